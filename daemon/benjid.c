@@ -85,6 +85,15 @@ parent_load_config(struct benjid_config *c)
 	return 0;
 }
 
+static void (*const config_senders[PROC_MAX])(struct ipc_conn *,
+    const struct benjid_config *) = {
+	[PROC_HTTP] =		http_config_send,
+	[PROC_FETCHER] =	fetcher_config_send,
+	[PROC_DB] =		db_config_send,
+	[PROC_SECRETS] =	secrets_config_send,
+};
+
+/* Sends the settings every child shares, then the child's own part. */
 static void
 parent_send_config(struct benjid_child *c)
 {
@@ -94,6 +103,7 @@ parent_send_config(struct benjid_child *c)
 	ipc_put_str(&wb, config_profile_name(conf.profile));
 	ipc_put_u64(&wb, conf.shutdown_timeout_ms);
 	ipc_compose(c->conn, IMSG_CTL_CONFIG, 0, -1, &wb);
+	config_senders[c->id](c->conn, &conf);
 }
 
 /* Connects two live children with a fresh socket pair. */

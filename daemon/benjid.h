@@ -100,6 +100,83 @@ void	 fatal(const char *, ...)
 void	 fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), __noreturn__));
 
+/*
+ * http.c: one client request while the http child works on it. Replying
+ * through http_reply_* frees it and cancels its outstanding IPC requests.
+ */
+#define HTTP_PARAMS_MAX		4
+#define HTTP_REQUEST_ID_MAX	64
+
+enum http_auth {
+	HTTP_AUTH_NONE = 0,	/* health probes: never ask for credentials */
+	HTTP_AUTH_API,		/* paths under /api: the API key in prod */
+	HTTP_AUTH_ACTUATOR,	/* paths under /actuator: Basic auth in prod */
+	HTTP_AUTH_OPTIONAL	/* /actuator/health: details only with them */
+};
+
+struct http_req;
+struct evhttp_request;
+struct evbuffer;
+struct evkeyvalq;
+typedef struct json_t json_t;
+
+typedef void	(*http_handler)(struct http_req *);
+typedef void	(*http_ipc_cb)(struct http_req *, enum procid,
+		    struct ipc_msg *, void *);
+
+struct http_route {
+	const char	*pattern;	/* "*" matches one path segment */
+	int		 methods;	/* EVHTTP_REQ_* bits */
+	const char	*allow;		/* for the Allow header of a 405 */
+	enum http_auth	 auth;
+	http_handler	 fn;
+};
+
+struct http_req {
+	struct evhttp_request	*req;
+	const struct http_route	*route;
+	char			 id[HTTP_REQUEST_ID_MAX + 1];
+	char			 client[64];
+	char			*path;		/* decoded */
+	char			*params[HTTP_PARAMS_MAX];
+	size_t			 nparams;
+	struct evkeyvalq	*query;
+	int			 authenticated;	/* credentials were valid */
+	uint64_t		 start_us;
+	unsigned int		 npending;
+	void			*state;		/* the handler's own data */
+	void			(*state_free)(void *);
+};
+
+void	 http_reply_json(struct http_req *, int, json_t *);
+void	 http_reply_error(struct http_req *, int, const char *, const char *,
+	    json_t *);
+void	 http_reply_empty(struct http_req *, int);
+int	 http_query(struct http_req *, const char *, const char **);
+struct evbuffer *http_body(struct http_req *);
+const char *http_header(struct http_req *, const char *);
+int	 http_ipc_request(struct http_req *, enum procid, uint32_t,
+	    struct ipc_wbuf *, unsigned int, http_ipc_cb, void *);
+void	 http_dispatch_reply(struct privsep *, enum procid,
+	    struct ipc_msg *);
+void	 http_route_run(struct http_req *);
+const char *http_profile(void);
+
+/* http_auth.c: decides whether a request may run, then runs it. */
+void	 http_auth_begin(struct http_req *);
+
+/* Route tables of the areas, each ended by a NULL pattern. */
+extern const struct http_route http_actuator_routes[];
+extern const struct http_route http_quote_routes[];
+extern const struct http_route http_portfolio_routes[];
+extern const struct http_route http_finance_routes[];
+
+/* Per-child configuration, composed by the parent, read by the child. */
+void	 http_config_send(struct ipc_conn *, const struct benjid_config *);
+void	 fetcher_config_send(struct ipc_conn *, const struct benjid_config *);
+void	 db_config_send(struct ipc_conn *, const struct benjid_config *);
+void	 secrets_config_send(struct ipc_conn *, const struct benjid_config *);
+
 /* http.c, fetcher.c, db.c, secrets.c */
 extern const struct privsep_proc http_proc;
 extern const struct privsep_proc fetcher_proc;

@@ -26,3 +26,9 @@ const struct privsep_proc db_proc = {
 		[PROC_HTTP] =	db_dispatch_http,
 	},
 };
+
+/* Composes the db child's part of the configuration; parent side. */
+void
+db_config_send(struct ipc_conn *c, const struct benjid_config *conf)
+{
+}

@@ -38,3 +38,9 @@ const struct privsep_proc fetcher_proc = {
 		[PROC_HTTP] =	fetcher_dispatch_http,
 	},
 };
+
+/* Composes the fetcher child's part of the configuration; parent side. */
+void
+fetcher_config_send(struct ipc_conn *c, const struct benjid_config *conf)
+{
+}

@@ -5,208 +5,537 @@
  */
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "benjid.h"
 
 #define HTTP_LISTEN_MAX		(BENJID_LISTEN_MAX * 4)
-#define HTTP_PING_TIMEOUT_MS	1000
 
-/* The siblings a liveness check waits for. */
-#define HTTP_PING_PEERS	((1u << PROC_FETCHER) | (1u << PROC_DB) | \
-			    (1u << PROC_SECRETS))
-
-struct http_ping {
-	TAILQ_ENTRY(http_ping)	 entry;
-	uint32_t		 id;
-	unsigned int		 waiting;	/* bit per sibling */
-	struct evhttp_request	*req;
-	struct event		*timeout;
+/* One IPC request of a client request, waiting for its reply. */
+struct http_pending {
+	TAILQ_ENTRY(http_pending)	 entry;
+	uint32_t			 id;
+	enum procid			 peer;
+	struct http_req			*hr;
+	http_ipc_cb			 cb;
+	void				*arg;
+	struct event			*timeout;
 };
-TAILQ_HEAD(http_pings, http_ping);
+TAILQ_HEAD(http_pendings, http_pending);
 
-struct http_route {
-	const char	*path;
-	int		 methods;	/* EVHTTP_REQ_* bits */
-	const char	*allow;
-	void		(*fn)(struct evhttp_request *);
-};
-
-static void	http_liveness(struct evhttp_request *);
-
-static const struct http_route http_routes[] = {
-	{ "/actuator/health/liveness", EVHTTP_REQ_GET, "GET",
-	    http_liveness },
+static const struct http_route *const http_route_tables[] = {
+	http_actuator_routes,
+	http_quote_routes,
+	http_portfolio_routes,
+	http_finance_routes,
 };
 
 static struct privsep		*http_ps;
 static struct evhttp		*http_server;
 static struct evhttp_bound_socket *http_bound[HTTP_LISTEN_MAX];
 static size_t			 http_nbound;
-static struct http_pings	 http_pings = TAILQ_HEAD_INITIALIZER(http_pings);
+static struct http_pendings	 http_pendings =
+				    TAILQ_HEAD_INITIALIZER(http_pendings);
 static uint32_t			 http_next_id;
+static unsigned int		 http_inflight;
 static int			 http_stopping;
 
-/* Sends a JSON reply and releases the body. */
-static void
-http_reply_json(struct evhttp_request *req, int status, json_t *body)
+static uint64_t
+http_now_us(void)
 {
-	struct evbuffer	*buf;
-	char		*text;
+	struct timespec	 ts;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	buf = evbuffer_new();
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (buf != NULL && text != NULL)
-		evbuffer_add(buf, text, strlen(text));
-	free(text);
-	evhttp_send_reply(req, status, NULL, buf);
-	if (buf != NULL)
-		evbuffer_free(buf);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *
+http_profile(void)
+{
+	return http_ps->profile;
 }
 
 static void
-http_error(struct evhttp_request *req, int status, const char *code,
-    const char *message)
+http_pending_free(struct http_pending *p)
 {
-	http_reply_json(req, status, json_pack("{s:s, s:s, s:{}}",
-	    "code", code, "message", message, "details"));
-}
-
-static void
-http_ping_free(struct http_ping *p)
-{
-	TAILQ_REMOVE(&http_pings, p, entry);
+	TAILQ_REMOVE(&http_pendings, p, entry);
+	p->hr->npending--;
 	event_free(p->timeout);
 	free(p);
 }
 
 static void
-http_ping_finish(struct http_ping *p, int up)
+http_req_free(struct http_req *hr)
 {
-	if (up)
-		http_reply_json(p->req, 200, json_pack("{s:s}", "status", "UP"));
-	else
-		http_reply_json(p->req, 503,
-		    json_pack("{s:s}", "status", "DOWN"));
-	http_ping_free(p);
+	struct http_pending	*p, *next;
+	size_t			 i;
+
+	for (p = TAILQ_FIRST(&http_pendings); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->hr == hr)
+			http_pending_free(p);
+	}
+	if (hr->state_free != NULL)
+		hr->state_free(hr->state);
+	for (i = 0; i < hr->nparams; i++)
+		free(hr->params[i]);
+	if (hr->query != NULL) {
+		evhttp_clear_headers(hr->query);
+		free(hr->query);
+	}
+	free(hr->path);
+	free(hr);
+	http_inflight--;
+}
+
+static const char *
+http_method_name(int method)
+{
+	switch (method) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	default:
+		return "OTHER";
+	}
+}
+
+/* Writes the access log line; log_kv escapes every client byte. */
+static void
+http_access_log(struct http_req *hr, int status, size_t bytes)
+{
+	char	 st[8], sz[24], us[24];
+
+	snprintf(st, sizeof(st), "%d", status);
+	snprintf(sz, sizeof(sz), "%zu", bytes);
+	snprintf(us, sizeof(us), "%llu",
+	    (unsigned long long)(http_now_us() - hr->start_us));
+	log_kv(LOG_INFO, "request",
+	    "method", http_method_name(evhttp_request_get_command(hr->req)),
+	    "path", evhttp_request_get_uri(hr->req),
+	    "status", st, "bytes", sz, "duration_us", us,
+	    "request_id", hr->id, "client", hr->client, LOG_FIELDS_END);
 }
 
 static void
-http_ping_timeout(evutil_socket_t fd, short events, void *arg)
+http_send(struct http_req *hr, int status, struct evbuffer *body)
 {
-	struct http_ping	*p = arg;
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(hr->req);
+	size_t			 bytes = body ? evbuffer_get_length(body) : 0;
 
-	log_warnx("liveness: no answer within %d ms", HTTP_PING_TIMEOUT_MS);
-	http_ping_finish(p, 0);
+	evhttp_add_header(out, "X-Request-Id", hr->id);
+	http_access_log(hr, status, bytes);
+	evhttp_send_reply(hr->req, status, NULL, body);
+	http_req_free(hr);
+}
+
+static void
+http_free_text(const void *data, size_t len, void *arg)
+{
+	free(arg);
+}
+
+/* Sends body as JSON with the given status, then frees the request. */
+void
+http_reply_json(struct http_req *hr, int status, json_t *body)
+{
+	struct evbuffer	*buf;
+	char		*text;
+
+	evhttp_add_header(evhttp_request_get_output_headers(hr->req),
+	    "Content-Type", "application/json");
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if ((buf = evbuffer_new()) == NULL || text == NULL) {
+		free(text);
+		if (buf != NULL)
+			evbuffer_free(buf);
+		http_send(hr, 500, NULL);
+		return;
+	}
+	evbuffer_add_reference(buf, text, strlen(text), http_free_text, text);
+	http_send(hr, status, buf);
+	evbuffer_free(buf);
+}
+
+/* Sends the error body {code, message, details}; details may be NULL. */
+void
+http_reply_error(struct http_req *hr, int status, const char *code,
+    const char *message, json_t *details)
+{
+	json_t	*body;
+
+	if (details == NULL)
+		details = json_object();
+	body = json_pack("{s:s, s:s, s:o}", "code", code, "message", message,
+	    "details", details);
+	http_reply_json(hr, status, body);
+}
+
+void
+http_reply_empty(struct http_req *hr, int status)
+{
+	http_send(hr, status, NULL);
 }
 
 /*
- * Liveness is UP only when every sibling answers a ping: a child that is
- * restarting, or stuck, makes this process unable to serve.
+ * Looks up a query parameter. Returns 1 with value set, 0 when absent,
+ * and -1 after answering 400 when it is given more than once.
  */
-static void
-http_liveness(struct evhttp_request *req)
+int
+http_query(struct http_req *hr, const char *name, const char **value)
 {
-	struct http_ping	*p;
-	struct timeval		 tv = { 0, HTTP_PING_TIMEOUT_MS * 1000 };
-	enum procid		 peer;
+	struct evkeyval	*kv;
+	int		 found = 0;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		http_error(req, 503, "UNAVAILABLE", "out of memory");
-		return;
-	}
-	p->id = ++http_next_id;
-	p->req = req;
-	p->timeout = evtimer_new(http_ps->base, http_ping_timeout, p);
-	if (p->timeout == NULL) {
-		free(p);
-		http_error(req, 503, "UNAVAILABLE", "out of memory");
-		return;
-	}
-	TAILQ_INSERT_TAIL(&http_pings, p, entry);
-
-	for (peer = PROC_FETCHER; peer < PROC_MAX; peer++) {
-		if (!(HTTP_PING_PEERS & (1u << peer)))
+	*value = NULL;
+	TAILQ_FOREACH(kv, hr->query, next) {
+		if (strcmp(kv->key, name) != 0)
 			continue;
-		if (proc_compose(http_ps, peer, IMSG_PING, p->id, -1,
-		    NULL) == -1) {
-			http_ping_finish(p, 0);
-			return;
+		if (found) {
+			http_reply_error(hr, 400, "PARAMETER_REPEATED",
+			    "query parameter given more than once",
+			    json_pack("{s:s}", "parameter", name));
+			return -1;
 		}
-		p->waiting |= 1u << peer;
+		*value = kv->value;
+		found = 1;
 	}
-	evtimer_add(p->timeout, &tv);
+	return found;
+}
+
+struct evbuffer *
+http_body(struct http_req *hr)
+{
+	return evhttp_request_get_input_buffer(hr->req);
+}
+
+const char *
+http_header(struct http_req *hr, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(hr->req),
+	    name);
 }
 
 static void
-http_dispatch_pong(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+http_pending_timeout(evutil_socket_t fd, short events, void *arg)
 {
-	struct http_ping	*p;
-	struct ipc_body		 b;
-	uint64_t		 from;
+	struct http_pending	*p = arg;
+	struct http_req		*hr = p->hr;
+	http_ipc_cb		 cb = p->cb;
+	enum procid		 peer = p->peer;
+	void			*cbarg = p->arg;
 
-	if (ipc_body_open(&b, msg) == -1 ||
-	    ipc_get_u64(&b, &from, PROC_MAX - 1) == -1 ||
-	    ipc_get_end(&b) == -1 || from != peer)
-		fatalx("http: malformed pong from %s", proc_name(peer));
-	ipc_body_close(&b);
+	log_warnx("%s did not answer request %s in time", proc_name(peer),
+	    hr->id);
+	http_pending_free(p);
+	cb(hr, peer, NULL, cbarg);
+}
 
-	TAILQ_FOREACH(p, &http_pings, entry)
-		if (p->id == msg->hdr.peerid)
+/*
+ * Sends one request to a sibling on behalf of a client request. cb runs
+ * once: with the reply, or with a NULL message when the sibling is down or
+ * does not answer within timeout_ms. Returns -1 when nothing was sent; the
+ * caller still owns the reply to the client then.
+ */
+int
+http_ipc_request(struct http_req *hr, enum procid peer, uint32_t type,
+    struct ipc_wbuf *wb, unsigned int timeout_ms, http_ipc_cb cb, void *arg)
+{
+	struct http_pending	*p;
+	struct timeval		 tv = { timeout_ms / 1000,
+				    (timeout_ms % 1000) * 1000 };
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->timeout = evtimer_new(http_ps->base, http_pending_timeout,
+	    p)) == NULL) {
+		free(p);
+		ipc_wbuf_free(wb);
+		return -1;
+	}
+	/* Zero is never an id, so that a reply with peerid 0 matches none. */
+	if (++http_next_id == 0)
+		++http_next_id;
+	p->id = http_next_id;
+	p->peer = peer;
+	p->hr = hr;
+	p->cb = cb;
+	p->arg = arg;
+	if (proc_compose(http_ps, peer, type, p->id, -1, wb) == -1) {
+		event_free(p->timeout);
+		free(p);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&http_pendings, p, entry);
+	hr->npending++;
+	evtimer_add(p->timeout, &tv);
+	return 0;
+}
+
+/* Hands a sibling's reply to the client request waiting for it. */
+void
+http_dispatch_reply(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	struct http_pending	*p;
+	struct http_req		*hr;
+	http_ipc_cb		 cb;
+	void			*arg;
+
+	TAILQ_FOREACH(p, &http_pendings, entry)
+		if (p->id == msg->hdr.peerid && p->peer == peer)
 			break;
 	if (p == NULL)
-		return;		/* answered already, by its timeout */
-	p->waiting &= ~(1u << peer);
-	if (p->waiting == 0)
-		http_ping_finish(p, 1);
+		return;		/* timed out, or the client request is gone */
+	hr = p->hr;
+	cb = p->cb;
+	arg = p->arg;
+	http_pending_free(p);
+	cb(hr, peer, msg, arg);
 }
 
 static void
-http_route(struct evhttp_request *req, void *arg)
+http_peer_down(struct privsep *ps, enum procid peer)
+{
+	struct http_pending	*p, *next;
+	struct http_req		*hr;
+	http_ipc_cb		 cb;
+	void			*arg;
+
+	/* Requests waiting for that sibling get their answer now: none. */
+	for (p = TAILQ_FIRST(&http_pendings); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->peer != peer)
+			continue;
+		hr = p->hr;
+		cb = p->cb;
+		arg = p->arg;
+		http_pending_free(p);
+		cb(hr, peer, NULL, arg);
+		/* The callback may have freed other entries: start over. */
+		next = TAILQ_FIRST(&http_pendings);
+	}
+}
+
+static int
+http_route_match(const char *pattern, const char *path, struct http_req *hr)
+{
+	const char	*p = pattern, *q = path, *end;
+	size_t		 n = 0, len;
+
+	while (*p != '\0' && *q != '\0') {
+		if (*p == '*') {
+			end = strchr(q, '/');
+			len = end ? (size_t)(end - q) : strlen(q);
+			if (len == 0 || n == HTTP_PARAMS_MAX)
+				return 0;
+			q += len;
+			p++;
+			n++;
+			continue;
+		}
+		if (*p++ != *q++)
+			return 0;
+	}
+	return *p == '\0' && *q == '\0';
+}
+
+/* Copies the segments that matched "*" into hr->params, decoded. */
+static int
+http_route_params(const char *pattern, const char *rawpath,
+    struct http_req *hr)
+{
+	const char	*p = pattern, *q = rawpath, *end;
+	char		*raw, *decoded;
+	size_t		 len, outlen;
+
+	for (; *p != '\0'; p++) {
+		if (*p != '*') {
+			q++;
+			continue;
+		}
+		end = strchr(q, '/');
+		len = end ? (size_t)(end - q) : strlen(q);
+		if ((raw = strndup(q, len)) == NULL)
+			return -1;
+		decoded = evhttp_uridecode(raw, 0, &outlen);
+		free(raw);
+		if (decoded == NULL)
+			return -1;
+		/* A %00 would shorten the value without anyone noticing. */
+		if (strlen(decoded) != outlen) {
+			free(decoded);
+			return -1;
+		}
+		hr->params[hr->nparams++] = decoded;
+		q += len;
+	}
+	return 0;
+}
+
+/* Runs the route's handler; called once the request may run. */
+void
+http_route_run(struct http_req *hr)
+{
+	hr->route->fn(hr);
+}
+
+/*
+ * Finds the route for the path and method. When the path exists with
+ * other methods only, returns NULL with allow listing them.
+ */
+static const struct http_route *
+http_route_find(const char *path, int method, char *allow, size_t allowsz)
 {
 	const struct http_route	*r;
-	const char		*path;
-	struct evhttp_uri	*uri;
-	size_t			 i;
+	size_t			 t;
 
-	uri = evhttp_uri_parse(evhttp_request_get_uri(req));
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	if (path == NULL) {
-		http_error(req, 400, "BAD_REQUEST", "invalid request URI");
-		goto done;
-	}
-
-	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
-		r = &http_routes[i];
-		if (strcmp(r->path, path) != 0)
-			continue;
-		if (!(evhttp_request_get_command(req) & r->methods)) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Allow", r->allow);
-			http_error(req, 405, "METHOD_NOT_ALLOWED",
-			    "method not allowed on this path");
-			goto done;
+	allow[0] = '\0';
+	for (t = 0; t < sizeof(http_route_tables) /
+	    sizeof(http_route_tables[0]); t++) {
+		for (r = http_route_tables[t]; r->pattern != NULL; r++) {
+			if (!http_route_match(r->pattern, path, NULL))
+				continue;
+			if (r->methods & method)
+				return r;
+			if (allow[0] != '\0')
+				strncat(allow, ", ", allowsz - strlen(allow) - 1);
+			strncat(allow, r->allow, allowsz - strlen(allow) - 1);
 		}
-		r->fn(req);
-		goto done;
 	}
-	http_error(req, 404, "NOT_FOUND", "no such path");
- done:
-	if (uri != NULL)
-		evhttp_uri_free(uri);
+	return NULL;
+}
+
+static void
+http_request_id(struct http_req *hr)
+{
+	const char	*given = http_header(hr, "X-Request-Id");
+	unsigned char	 raw[16];
+	size_t		 i, len;
+
+	if (given != NULL && (len = strlen(given)) > 0 &&
+	    len <= HTTP_REQUEST_ID_MAX) {
+		for (i = 0; i < len; i++) {
+			char	 c = given[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			    c == '.'))
+				break;
+		}
+		if (i == len) {
+			memcpy(hr->id, given, len + 1);
+			return;
+		}
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hr->id, sizeof(hr->id), raw, sizeof(raw));
+}
+
+static void
+http_client_address(struct http_req *hr)
+{
+	struct evhttp_connection	*evcon;
+	const char			*addr = NULL;
+	ev_uint16_t			 port = 0;
+
+	evcon = evhttp_request_get_connection(hr->req);
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	snprintf(hr->client, sizeof(hr->client), "%s", addr ? addr : "-");
+}
+
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	const struct http_route	*r;
+	const struct evhttp_uri	*uri;
+	struct http_req		*hr;
+	const char		*rawpath, *rawquery;
+	char			 allow[128];
+	size_t			 len;
+
+	if ((hr = calloc(1, sizeof(*hr))) == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	http_inflight++;
+	hr->req = req;
+	hr->start_us = http_now_us();
+	http_request_id(hr);
+	http_client_address(hr);
+
+	uri = evhttp_request_get_evhttp_uri(req);
+	rawpath = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (rawpath == NULL || *rawpath != '/') {
+		http_reply_error(hr, 400, "BAD_REQUEST", "invalid request URI",
+		    NULL);
+		return;
+	}
+	hr->path = evhttp_uridecode(rawpath, 0, &len);
+	hr->query = calloc(1, sizeof(*hr->query));
+	if (hr->path == NULL || hr->query == NULL) {
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
+	TAILQ_INIT(hr->query);
+	rawquery = evhttp_uri_get_query(uri);
+	if (strlen(hr->path) != len || (rawquery != NULL &&
+	    evhttp_parse_query_str(rawquery, hr->query) == -1)) {
+		http_reply_error(hr, 400, "BAD_REQUEST",
+		    "invalid percent-encoding in the path or query", NULL);
+		return;
+	}
+
+	/* Routes match the raw path, so an encoded "/" stays inside a value. */
+	r = http_route_find(rawpath, evhttp_request_get_command(req), allow,
+	    sizeof(allow));
+	if (r == NULL && allow[0] != '\0') {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", allow);
+		http_reply_error(hr, 405, "METHOD_NOT_ALLOWED",
+		    "method not allowed on this path",
+		    json_pack("{s:s}", "allow", allow));
+		return;
+	}
+	if (r == NULL) {
+		http_reply_error(hr, 404, "NOT_FOUND", "no such path",
+		    json_pack("{s:s}", "path", hr->path));
+		return;
+	}
+	hr->route = r;
+	if (http_route_params(r->pattern, rawpath, hr) == -1) {
+		http_reply_error(hr, 400, "BAD_REQUEST",
+		    "invalid percent-encoding in the path", NULL);
+		return;
+	}
+	http_auth_begin(hr);
 }
 
 static void
@@ -234,35 +563,30 @@ http_dispatch_listen(struct privsep *ps, enum procid peer,
 	msg->fd = -1;
 }
 
+/* Composes the http child's part of the configuration; parent side. */
+void
+http_config_send(struct ipc_conn *c, const struct benjid_config *conf)
+{
+}
+
 static void
 http_init(struct privsep *ps)
 {
 	http_ps = ps;
+	if (sodium_init() < 0)
+		fatalx("http: sodium_init failed");
 	if ((http_server = evhttp_new(ps->base)) == NULL)
 		fatalx("http: evhttp_new failed");
 	evhttp_set_allowed_methods(http_server, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(http_server, http_route, NULL);
-}
-
-static void
-http_peer_down(struct privsep *ps, enum procid peer)
-{
-	struct http_ping	*p, *next;
-
-	/* Pending liveness checks cannot complete without that sibling. */
-	for (p = TAILQ_FIRST(&http_pings); p != NULL; p = next) {
-		next = TAILQ_NEXT(p, entry);
-		if (p->waiting & (1u << peer))
-			http_ping_finish(p, 0);
-	}
+	evhttp_set_gencb(http_server, http_request_cb, NULL);
 }
 
 static void
 http_exit_cb(evutil_socket_t fd, short events, void *arg)
 {
-	if (TAILQ_EMPTY(&http_pings) || events == EV_TIMEOUT)
+	if (http_inflight == 0 || arg != NULL)
 		exit(0);
 }
 
@@ -271,7 +595,8 @@ http_shutdown(struct privsep *ps, unsigned int deadline_ms)
 {
 	struct timeval	 deadline = { deadline_ms / 1000,
 			    (deadline_ms % 1000) * 1000 };
-	struct timeval	 poll = { 0, 50 * 1000 };
+	struct timeval	 poll = { 0, 20 * 1000 };
+	struct event	*ev;
 	size_t		 i;
 
 	if (http_stopping)
@@ -281,11 +606,11 @@ http_shutdown(struct privsep *ps, unsigned int deadline_ms)
 		evhttp_del_accept_socket(http_server, http_bound[i]);
 	http_nbound = 0;
 
-	/* Finish what is in flight, checking every 50 ms, until the deadline. */
-	event_add(event_new(ps->base, -1, EV_PERSIST, http_exit_cb, NULL),
-	    &poll);
-	event_base_once(ps->base, -1, EV_TIMEOUT, http_exit_cb, NULL,
-	    &deadline);
+	/* Finish what is in flight, checking every 20 ms, until the deadline. */
+	ev = event_new(ps->base, -1, EV_PERSIST, http_exit_cb, NULL);
+	if (ev == NULL || event_add(ev, &poll) == -1)
+		exit(0);
+	event_base_once(ps->base, -1, EV_TIMEOUT, http_exit_cb, ps, &deadline);
 }
 
 static const struct privsep_handler http_dispatch_parent[] = {
@@ -293,8 +618,18 @@ static const struct privsep_handler http_dispatch_parent[] = {
 	{ 0,			NULL }
 };
 
-static const struct privsep_handler http_dispatch_sibling[] = {
-	{ IMSG_PONG,		http_dispatch_pong },
+static const struct privsep_handler http_dispatch_fetcher[] = {
+	{ IMSG_PONG,		http_dispatch_reply },
+	{ 0,			NULL }
+};
+
+static const struct privsep_handler http_dispatch_db[] = {
+	{ IMSG_PONG,		http_dispatch_reply },
+	{ 0,			NULL }
+};
+
+static const struct privsep_handler http_dispatch_secrets[] = {
+	{ IMSG_PONG,		http_dispatch_reply },
 	{ 0,			NULL }
 };
 
@@ -306,8 +641,8 @@ const struct privsep_proc http_proc = {
 	.peer_down =	http_peer_down,
 	.handlers = {
 		[PROC_PARENT] =		http_dispatch_parent,
-		[PROC_FETCHER] =	http_dispatch_sibling,
-		[PROC_DB] =		http_dispatch_sibling,
-		[PROC_SECRETS] =	http_dispatch_sibling,
+		[PROC_FETCHER] =	http_dispatch_fetcher,
+		[PROC_DB] =		http_dispatch_db,
+		[PROC_SECRETS] =	http_dispatch_secrets,
 	},
 };

@@ -37,3 +37,9 @@ const struct privsep_proc secrets_proc = {
 		[PROC_HTTP] =	secrets_dispatch_http,
 	},
 };
+
+/* Composes the secrets child's part of the configuration; parent side. */
+void
+secrets_config_send(struct ipc_conn *c, const struct benjid_config *conf)
+{
+}

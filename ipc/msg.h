@@ -30,6 +30,18 @@ enum ipc_type {
 	IMSG_PING,		/* - */
 	IMSG_PONG,		/* [u procid] */
 
+	/* parent -> child: each child's own configuration */
+	IMSG_CTL_CONFIG_HTTP,		/* see http_config_send */
+	IMSG_CTL_CONFIG_FETCHER,	/* see fetcher_config_send */
+	IMSG_CTL_CONFIG_DB,		/* see db_config_send */
+	IMSG_CTL_CONFIG_SECRETS,	/* see secrets_config_send */
+
+	/* http <-> fetcher: quotes */
+
+	/* http <-> db: portfolio, finance, imports, readiness */
+
+	/* http <-> secrets: credential checks */
+
 	/* benjictl <-> parent over the control socket */
 	IMSG_CTL_SHOW_PROCESSES,	/* - */
 	IMSG_CTL_PROCESS,	/* [str name, u pid, u restarts, i started_at] */
