@@ -391,6 +391,8 @@ ipc_conn_new(struct event_base *base, int fd, const char *name,
 	c->fev = evtimer_new(base, ipc_fail_cb, c);
 	if (c->rev == NULL || c->wev == NULL || c->fev == NULL ||
 	    event_add(c->rev, NULL) == -1) {
+		/* The socket stays open: on failure the caller still owns it. */
+		c->fd = -1;
 		ipc_conn_free(c);
 		return NULL;
 	}
@@ -410,7 +412,8 @@ ipc_conn_free(struct ipc_conn *c)
 	if (c->fev != NULL)
 		event_free(c->fev);
 	ipc_conn_clear(c);
-	close(c->fd);
+	if (c->fd != -1)
+		close(c->fd);
 	free(c);
 }
 
