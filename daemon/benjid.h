@@ -118,7 +118,7 @@ struct http_req;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
-typedef struct json_t json_t;
+struct json_object;
 
 typedef void	(*http_handler)(struct http_req *);
 typedef void	(*http_ipc_cb)(struct http_req *, enum procid,
@@ -148,9 +148,10 @@ struct http_req {
 	void			(*state_free)(void *);
 };
 
-void	 http_reply_json(struct http_req *, int, json_t *);
+void	 http_reply_json(struct http_req *, int, struct json_object *);
 void	 http_reply_error(struct http_req *, int, const char *, const char *,
-	    json_t *);
+	    struct json_object *);
+struct json_object *http_json_pair(const char *, const char *);
 void	 http_reply_empty(struct http_req *, int);
 int	 http_query(struct http_req *, const char *, const char **);
 struct evbuffer *http_body(struct http_req *);

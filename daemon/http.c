@@ -20,7 +20,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <jansson.h>
+#include <json-c/json.h>
 #include <sodium.h>
 
 #include "benjid.h"
@@ -156,46 +156,54 @@ http_send(struct http_req *hr, int status, struct evbuffer *body)
 	http_req_free(hr);
 }
 
-static void
-http_free_text(const void *data, size_t len, void *arg)
-{
-	free(arg);
-}
-
 /* Sends body as JSON with the given status, then frees the request. */
 void
-http_reply_json(struct http_req *hr, int status, json_t *body)
+http_reply_json(struct http_req *hr, int status, struct json_object *body)
 {
 	struct evbuffer	*buf;
-	char		*text;
+	const char	*text;
+	size_t		 len;
 
 	evhttp_add_header(evhttp_request_get_output_headers(hr->req),
 	    "Content-Type", "application/json");
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if ((buf = evbuffer_new()) == NULL || text == NULL) {
-		free(text);
+	text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if ((buf = evbuffer_new()) == NULL || text == NULL ||
+	    evbuffer_add(buf, text, len) == -1) {
+		json_object_put(body);
 		if (buf != NULL)
 			evbuffer_free(buf);
 		http_send(hr, 500, NULL);
 		return;
 	}
-	evbuffer_add_reference(buf, text, strlen(text), http_free_text, text);
+	json_object_put(body);
 	http_send(hr, status, buf);
 	evbuffer_free(buf);
+}
+
+/* Makes the object {key: value}, for short bodies and details. */
+struct json_object *
+http_json_pair(const char *key, const char *value)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, key, json_object_new_string(value));
+	return obj;
 }
 
 /* Sends the error body {code, message, details}; details may be NULL. */
 void
 http_reply_error(struct http_req *hr, int status, const char *code,
-    const char *message, json_t *details)
+    const char *message, struct json_object *details)
 {
-	json_t	*body;
+	struct json_object	*body = json_object_new_object();
 
 	if (details == NULL)
-		details = json_object();
-	body = json_pack("{s:s, s:s, s:o}", "code", code, "message", message,
-	    "details", details);
+		details = json_object_new_object();
+	json_object_object_add(body, "code", json_object_new_string(code));
+	json_object_object_add(body, "message",
+	    json_object_new_string(message));
+	json_object_object_add(body, "details", details);
 	http_reply_json(hr, status, body);
 }
 
@@ -222,7 +230,7 @@ http_query(struct http_req *hr, const char *name, const char **value)
 		if (found) {
 			http_reply_error(hr, 400, "PARAMETER_REPEATED",
 			    "query parameter given more than once",
-			    json_pack("{s:s}", "parameter", name));
+			    http_json_pair("parameter", name));
 			return -1;
 		}
 		*value = kv->value;
@@ -521,12 +529,12 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    "Allow", allow);
 		http_reply_error(hr, 405, "METHOD_NOT_ALLOWED",
 		    "method not allowed on this path",
-		    json_pack("{s:s}", "allow", allow));
+		    http_json_pair("allow", allow));
 		return;
 	}
 	if (r == NULL) {
 		http_reply_error(hr, 404, "NOT_FOUND", "no such path",
-		    json_pack("{s:s}", "path", hr->path));
+		    http_json_pair("path", hr->path));
 		return;
 	}
 	hr->route = r;

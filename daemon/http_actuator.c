@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include <event2/http.h>
-#include <jansson.h>
+#include <json-c/json.h>
 
 #include "benjid.h"
 
@@ -43,9 +43,9 @@ actuator_ping_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
 	if (ping->waiting != 0)
 		return;
 	if (ping->failed)
-		http_reply_json(hr, 503, json_pack("{s:s}", "status", "DOWN"));
+		http_reply_json(hr, 503, http_json_pair("status", "DOWN"));
 	else
-		http_reply_json(hr, 200, json_pack("{s:s}", "status", "UP"));
+		http_reply_json(hr, 200, http_json_pair("status", "UP"));
 }
 
 /*
@@ -75,7 +75,7 @@ actuator_liveness(struct http_req *hr)
 			ping->waiting |= 1u << peer;
 	}
 	if (ping->waiting == 0)
-		http_reply_json(hr, 503, json_pack("{s:s}", "status", "DOWN"));
+		http_reply_json(hr, 503, http_json_pair("status", "DOWN"));
 }
 
 const struct http_route http_actuator_routes[] = {

@@ -1,7 +1,8 @@
 /*
  * Logging: one JSON object per line on stderr in the foreground, syslog when
- * daemonized. Every value is escaped by jansson, so bytes that came from a
- * client can neither forge nor split a log line.
+ * daemonized. json-c escapes quotes and control characters, and invalid
+ * UTF-8 is rewritten as \xNN text first, so bytes that came from a client
+ * can neither forge nor split a log line.
  */
 
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include <json-c/json.h>
 
 #include "benjid.h"
 
@@ -86,50 +87,106 @@ log_time(char *buf, size_t size)
 	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
+/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t
+log_utf8_len(const unsigned char *p, size_t left)
+{
+	size_t		 n, i;
+	uint32_t	 cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Makes a JSON string of any bytes, writing invalid UTF-8 as \xNN. */
+static struct json_object *
+log_string(const char *value)
+{
+	const unsigned char	*p = (const unsigned char *)value;
+	struct json_object	*obj;
+	size_t			 len = strlen(value), i, n, out = 0;
+	char			*buf;
+
+	if ((buf = malloc(len * 4 + 1)) == NULL)
+		return json_object_new_string("(out of memory)");
+	for (i = 0; i < len; i += n) {
+		if ((n = log_utf8_len(p + i, len - i)) == 0) {
+			out += snprintf(buf + out, 5, "\\x%02x", p[i]);
+			n = 1;
+			continue;
+		}
+		memcpy(buf + out, p + i, n);
+		out += n;
+	}
+	obj = json_object_new_string_len(buf, out);
+	free(buf);
+	return obj;
+}
+
 static void
 log_emit(int pri, const char *message, va_list fields)
 {
-	json_t		*obj, *extra = NULL;
-	const char	*key, *value;
-	char		 now[64], *line;
-	int		 saved_errno = errno;
+	struct json_object	*obj, *extra = NULL;
+	const char		*key, *value, *line;
+	char			 now[64];
+	int			 saved_errno = errno;
 
 	if (pri == LOG_DEBUG && log_verbose < 1)
 		goto out;
 
+	/* Plain text for people at a terminal: benjid -n, benjictl. */
+	if (log_foreground == LOG_TO_TEXT) {
+		dprintf(STDERR_FILENO, "%s\n", message);
+		goto out;
+	}
+
 	log_time(now, sizeof(now));
-	obj = json_object();
-	json_object_set_new(obj, "time", json_string(now));
-	json_object_set_new(obj, "level", json_string(log_level_name(pri)));
-	json_object_set_new(obj, "process", json_string(log_process));
-	json_object_set_new(obj, "pid", json_integer(getpid()));
-	json_object_set_new(obj, "message",
-	    json_stringn_nocheck(message, strlen(message)));
+	obj = json_object_new_object();
+	json_object_object_add(obj, "time", json_object_new_string(now));
+	json_object_object_add(obj, "level",
+	    json_object_new_string(log_level_name(pri)));
+	json_object_object_add(obj, "process",
+	    json_object_new_string(log_process));
+	json_object_object_add(obj, "pid", json_object_new_int(getpid()));
+	json_object_object_add(obj, "message", log_string(message));
 
 	while ((key = va_arg(fields, const char *)) != NULL) {
 		value = va_arg(fields, const char *);
 		if (extra == NULL)
-			extra = json_object();
-		json_object_set_new(extra, key, json_stringn_nocheck(
-		    value ? value : "", value ? strlen(value) : 0));
+			extra = json_object_new_object();
+		json_object_object_add(extra, key,
+		    log_string(value ? value : ""));
 	}
 	if (extra != NULL)
-		json_object_set_new(obj, "fields", extra);
+		json_object_object_add(obj, "fields", extra);
 
-	/* JSON_ENSURE_ASCII escapes invalid UTF-8 from clients as well. */
-	line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(obj);
-	if (line == NULL)
-		goto out;
-
-	/* Plain text for people at a terminal: benjid -n, benjictl. */
-	if (log_foreground == LOG_TO_TEXT)
-		dprintf(STDERR_FILENO, "%s\n", message);
-	else if (log_foreground)
+	line = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (log_foreground)
 		dprintf(STDERR_FILENO, "%s\n", line);
 	else
 		syslog(pri, "%s", line);
-	free(line);
+	json_object_put(obj);
  out:
 	errno = saved_errno;
 }

@@ -32,7 +32,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include <json-c/json.h>
 #include <seccomp.h>
 
 #include "benjid.h"
@@ -466,6 +466,16 @@ sandbox_limit(void)
  * Loads the seccomp filter of process id. Returns 0, or -1 with errno set
  * after logging what failed.
  */
+static void
+sandbox_json_seed(void)
+{
+	struct json_object	*obj;
+
+	obj = json_object_new_object();
+	json_object_object_add(obj, "seed", NULL);
+	json_object_put(obj);
+}
+
 int
 sandbox_filter_load(enum procid id)
 {
@@ -486,10 +496,10 @@ sandbox_filter_load(enum procid id)
 #endif
 
 	/*
-	 * jansson seeds its hash function from /dev/urandom on the first
-	 * object, which must not be the first log line under the filter.
+	 * json-c seeds its hash function on the first object with a key,
+	 * which may read /dev/urandom: do it before the filter forbids that.
 	 */
-	json_object_seed(0);
+	sandbox_json_seed();
 
 	if ((ctx = seccomp_init(SANDBOX_DEFAULT_ACTION)) == NULL) {
 		log_warnx("seccomp_init failed");

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
+#include <json-c/json.h>
 
 #include "benjid.h"
 
@@ -86,8 +86,7 @@ capture_start(void)
 static void
 capture_end(void)
 {
-	json_t		*obj;
-	json_error_t	 jerr;
+	struct json_object	*obj, *field;
 	FILE		*f;
 	char		*line = NULL;
 	size_t		 linesize = 0, used = 0, len;
@@ -104,9 +103,10 @@ capture_end(void)
 	f = fopen(test_path("stderr.log"), "r");
 	assert_non_null(f);
 	while (getline(&line, &linesize, f) != -1) {
-		obj = json_loads(line, 0, &jerr);
+		obj = json_tokener_parse(line);
 		assert_non_null(obj);
-		msg = json_string_value(json_object_get(obj, "message"));
+		assert_true(json_object_object_get_ex(obj, "message", &field));
+		msg = json_object_get_string(field);
 		assert_non_null(msg);
 		len = strlen(msg);
 		logged = realloc(logged, used + len + 2);
@@ -115,7 +115,7 @@ capture_end(void)
 		used += len;
 		logged[used++] = '\n';
 		logged[used] = '\0';
-		json_decref(obj);
+		json_object_put(obj);
 	}
 	free(line);
 	fclose(f);
