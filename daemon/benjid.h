@@ -86,6 +86,7 @@ int	 parse_config(const char *, int, struct benjid_config *);
 #define LOG_TO_SYSLOG	0	/* daemonized */
 #define LOG_TO_JSON	1	/* foreground: one JSON object per line */
 #define LOG_TO_TEXT	2	/* commands run by people: plain text */
+#define LOG_TO_NULL	3	/* fuzzers: nothing */
 void	 log_init(const char *, int, int);
 void	 log_procname(const char *);
 int	 log_getverbose(void);

@@ -151,7 +151,8 @@ log_emit(int pri, const char *message, va_list fields)
 	char			 now[64];
 	int			 saved_errno = errno;
 
-	if (pri == LOG_DEBUG && log_verbose < 1)
+	if ((pri == LOG_DEBUG && log_verbose < 1) ||
+	    log_foreground == LOG_TO_NULL)
 		goto out;
 
 	/* Plain text for people at a terminal: benjid -n, benjictl. */

@@ -37,6 +37,36 @@ enum ipc_type {
 	IMSG_CTL_CONFIG_SECRETS,	/* see secrets_config_send */
 
 	/* http <-> fetcher: quotes */
+	IMSG_QUOTES_GET,	/* [[str symbol, ...]]: 1 to QUOTES_BATCH_MAX
+				   symbols, already normalised (upper case,
+				   valid); the reply keeps their order */
+	IMSG_QUOTES,		/* [[result, ...]], one result per symbol:
+				   [str symbol, u quote_status, str price,
+				   str change, str change_percent,
+				   str currency, str as_of, str source,
+				   i fetched_at, b stale, u retry_after,
+				   str message]. Decimals are exact text
+				   ("192.67", "-4.87", "-0.8841%"), "" when
+				   absent; currency "" when unknown; as_of
+				   is the trading day YYYY-MM-DD; fetched_at
+				   is Unix seconds; retry_after is seconds,
+				   0 when none; message explains a failure */
+	IMSG_QUOTES_HEALTH_GET,	/* - */
+	IMSG_QUOTES_HEALTH,	/* [[provider, ...]], in configured order:
+				   [str name, str state, str last_error,
+				   i last_error_at, i last_success_at,
+				   u calls_today, u budget_per_day]; state
+				   is "UNKNOWN", "UP", "RATE_LIMITED",
+				   "ERROR" or "MISCONFIGURED"; times are
+				   Unix seconds, 0 for never; budget 0 means
+				   no limit */
+	IMSG_QUOTES_EVICT,	/* [str symbol]: "" evicts every entry */
+	IMSG_QUOTES_EVICTED,	/* [u entries removed] */
+	IMSG_CTL_FETCHER_RESOLVED,	/* parent -> fetcher: [str host,
+				   u port, [str address, ...]], the
+				   provider's addresses that libcurl pins,
+				   sent after each configuration and on
+				   every periodic lookup */
 
 	/* http <-> db: portfolio, finance, imports, readiness */
 

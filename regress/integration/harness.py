@@ -4,6 +4,7 @@ from the staged install, and small readers of /proc."""
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -121,8 +122,9 @@ class Benjid:
     def command(self, *args):
         cmd = [self.binary, *args]
         if self.user is not None:
-            cmd = ["setpriv", f"--reuid={self.user}",
-                   f"--regid={self.user}", "--clear-groups", *cmd]
+            pw = pwd.getpwnam(self.user)
+            cmd = ["setpriv", f"--reuid={pw.pw_uid}",
+                   f"--regid={pw.pw_gid}", "--clear-groups", *cmd]
         return cmd
 
     def start(self, wait=True):
