@@ -17,6 +17,10 @@
 #include "benjid.h"
 
 #define CTL_TIMEOUT_MS	10000
+/* A migration may run for minutes on a large table. */
+#define CTL_DB_TIMEOUT_MS	600000
+
+static int	 ctl_timeout_ms = CTL_TIMEOUT_MS;
 
 static __attribute__((__noreturn__)) void
 usage(void)
@@ -24,7 +28,13 @@ usage(void)
 	fprintf(stderr, "usage: benjictl [-s socket] command\n"
 	    "commands:\n"
 	    "  show processes   list benjid's processes\n"
-	    "  reload           read the configuration again\n");
+	    "  reload           read the configuration again\n"
+	    "  db migrate       apply pending schema migrations\n"
+	    "  db validate      check applied migrations against this build\n"
+	    "  db info          list migrations and their state\n"
+	    "  db repair        remove failed rows, realign checksums\n"
+	    "  db baseline [v]  mark an existing schema as version v "
+	    "(default 1)\n");
 	exit(1);
 }
 
@@ -56,11 +66,11 @@ ctl_next(struct ipc_conn *c, struct ipc_msg *msg)
 	int		 r;
 
 	while ((r = ipc_get(c, msg)) == 0) {
-		if ((r = poll(&pfd, 1, CTL_TIMEOUT_MS)) == -1 && errno != EINTR)
+		if ((r = poll(&pfd, 1, ctl_timeout_ms)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (r == 0)
 			fatalx("benjid did not answer within %d seconds",
-			    CTL_TIMEOUT_MS / 1000);
+			    ctl_timeout_ms / 1000);
 		if ((n = ipc_read(c)) == 0)
 			fatalx("benjid closed the connection");
 		if (n == -1 && errno != EINTR && errno != EAGAIN)
@@ -108,6 +118,29 @@ ctl_show_processes(struct ipc_conn *c)
 			    (unsigned long long)restarts, when);
 		ipc_consume(c, &msg);
 	}
+}
+
+/* Prints the db child's answer, which may span many lines. */
+static int
+ctl_db_result(struct ipc_conn *c)
+{
+	struct ipc_msg	 msg;
+	struct ipc_body	 b;
+	const char	*text;
+	size_t		 len;
+
+	ctl_next(c, &msg);
+	if ((msg.hdr.type != IMSG_CTL_OK && msg.hdr.type != IMSG_CTL_FAIL) ||
+	    ipc_body_open(&b, &msg) == -1 ||
+	    ipc_get_strp(&b, &text, &len, IPC_FRAME_MAX) == -1 ||
+	    ipc_get_end(&b) == -1)
+		fatalx("malformed answer from benjid");
+	if (msg.hdr.type == IMSG_CTL_FAIL)
+		fprintf(stderr, "benjictl: %.*s\n", (int)len, text);
+	else
+		printf("%.*s\n", (int)len, text);
+	ipc_body_close(&b);
+	return msg.hdr.type == IMSG_CTL_FAIL;
 }
 
 static int
@@ -158,15 +191,35 @@ main(int argc, char *argv[])
 		type = IMSG_CTL_SHOW_PROCESSES;
 	else if (argc == 1 && strcmp(argv[0], "reload") == 0)
 		type = IMSG_CTL_RELOAD;
+	else if ((argc == 2 || argc == 3) && strcmp(argv[0], "db") == 0 &&
+	    (strcmp(argv[1], "migrate") == 0 ||
+	    strcmp(argv[1], "validate") == 0 || strcmp(argv[1], "info") == 0 ||
+	    strcmp(argv[1], "repair") == 0 ||
+	    strcmp(argv[1], "baseline") == 0) &&
+	    (argc == 2 || strcmp(argv[1], "baseline") == 0))
+		type = IMSG_CTL_DB_COMMAND;
 	else
 		usage();
 
 	ipc_conn_init(&c, ctl_connect(path), "benjid");
-	if (ipc_send(&c, type, 0, -1) == -1 || ipc_flush(&c) != 0)
+	if (type == IMSG_CTL_DB_COMMAND) {
+		struct ipc_wbuf	 wb;
+
+		ipc_wbuf_init(&wb, 2);
+		ipc_put_str(&wb, argv[1]);
+		ipc_put_str(&wb, argc == 3 ? argv[2] : "");
+		if (ipc_compose(&c, type, 0, -1, &wb) == -1)
+			fatal("send to benjid");
+		ctl_timeout_ms = CTL_DB_TIMEOUT_MS;
+	} else if (ipc_send(&c, type, 0, -1) == -1)
+		fatal("send to benjid");
+	if (ipc_flush(&c) != 0)
 		fatal("send to benjid");
 
 	if (type == IMSG_CTL_SHOW_PROCESSES)
 		ctl_show_processes(&c);
+	else if (type == IMSG_CTL_DB_COMMAND)
+		ret = ctl_db_result(&c);
 	else
 		ret = ctl_result(&c);
 	ipc_conn_clear(&c);

@@ -104,6 +104,8 @@ parent_send_config(struct benjid_child *c)
 	ipc_put_u64(&wb, conf.shutdown_timeout_ms);
 	ipc_compose(c->conn, IMSG_CTL_CONFIG, 0, -1, &wb);
 	config_senders[c->id](c->conn, &conf);
+	if (c->id == PROC_HTTP)
+		secrets_auth_config_send(c->conn);
 }
 
 /* Connects two live children with a fresh socket pair. */
@@ -161,6 +163,9 @@ parent_dispatch(struct ipc_conn *conn, struct ipc_msg *msg, void *arg)
 	struct ipc_body		 b;
 	size_t			 i;
 
+	if (c->id == PROC_DB && msg->hdr.type == IMSG_CTL_DB_RESULT &&
+	    control_db_result(msg) == 0)
+		goto done;
 	for (i = 0; i < sizeof(parent_handlers) / sizeof(parent_handlers[0]);
 	    i++) {
 		if (parent_handlers[i].type != msg->hdr.type)
@@ -215,6 +220,8 @@ parent_start_child(enum procid id)
 	    parent_link_error, c);
 	if (c->conn == NULL)
 		fatal("link to %s", proc_name(id));
+	/* Configuration frames carry secrets: zero them once written. */
+	c->conn->wipe = 1;
 
 	ipc_wbuf_init(&wb, 3);
 	ipc_put_u64(&wb, IPC_PROTOCOL_VERSION);
@@ -276,6 +283,13 @@ parent_child_died(struct benjid_child *c, int status)
 	}
 	if (shutting_down)
 		return;
+	if (c->id == PROC_SECRETS && !secrets_restart_allowed()) {
+		log_warnx("secrets died and the secrets of the environment "
+		    "are gone: stopping benjid for its service manager to "
+		    "start it again");
+		parent_shutdown(1);
+		return;
+	}
 
 	memmove(&c->deaths[1], &c->deaths[0], (n - 1) * sizeof(c->deaths[0]));
 	c->deaths[0] = now;
@@ -382,12 +396,20 @@ int
 parent_reload(char *err, size_t errsz)
 {
 	struct benjid_config	 nc;
+	char			 msg[512];
 	int			 i;
 
 	if (parent_load_config(&nc) == -1) {
 		config_free(&nc);
 		snprintf(err, errsz, "configuration not reloaded: see the log "
 		    "for the problem; the running configuration stays");
+		return -1;
+	}
+	if (secrets_reload(&nc, msg, sizeof(msg)) == -1) {
+		log_warnx("%s", msg);
+		config_free(&nc);
+		snprintf(err, errsz, "configuration not reloaded: %s; the "
+		    "running configuration stays", msg);
 		return -1;
 	}
 	/* TODO: rebind listening sockets when their addresses change. */
@@ -397,6 +419,8 @@ parent_reload(char *err, size_t errsz)
 
 	conf.profile = nc.profile;
 	conf.shutdown_timeout_ms = nc.shutdown_timeout_ms;
+	http_limits_copy(&conf, &nc);
+	marketdata_reload(&conf, &nc);
 	config_free(&nc);
 
 	for (i = PROC_PARENT + 1; i < PROC_MAX; i++)
@@ -538,7 +562,7 @@ main(int argc, char *argv[])
 {
 	struct event	*sigs[4];
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	char		 self[PATH_MAX];
+	char		 self[PATH_MAX], err[512];
 	ssize_t		 n;
 	int		 ch, debug = 0, noaction = 0, verbose = 0, i, control_fd;
 
@@ -570,6 +594,10 @@ main(int argc, char *argv[])
 	log_init("parent", noaction ? LOG_TO_TEXT : LOG_TO_JSON, verbose);
 	if (parent_load_config(&conf) == -1)
 		exit(1);
+	if (secrets_load(&conf, noaction, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		exit(1);
+	}
 	if (noaction) {
 		printf("configuration OK\n");
 		exit(0);

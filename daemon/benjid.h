@@ -27,6 +27,16 @@
 #define BENJID_LISTEN_MAX	8
 #define BENJID_SHUTDOWN_MS	5000
 
+/*
+ * Secrets: at most SECRETS_KEYS_MAX API keys at once (old and new during a
+ * rotation, from the environment and a file together), each at most
+ * SECRETS_VALUE_MAX bytes, like the actuator user name and password.
+ */
+#define SECRETS_KEYS_MAX	8
+#define SECRETS_VALUE_MAX	512
+#define SECRETS_HEADER_MAX	64
+#define SECRETS_HEADER_DEFAULT	"X-API-KEY"
+
 enum profile {
 	PROFILE_DEV = 0,
 	PROFILE_TEST,
@@ -47,6 +57,71 @@ struct benjid_config {
 	char			*chroot;
 	char			*control_socket;
 	unsigned int		 shutdown_timeout_ms;
+
+	/* Market data and the quote cache: fetcher_config.c */
+	char			*marketdata_providers;	/* NULL: by profile */
+	char			*marketdata_url;
+	char			*marketdata_ca_file;
+	int			 marketdata_allow_http;
+	uint64_t		 marketdata_retry_attempts;
+	uint64_t		 marketdata_initial_backoff_ms;
+	uint64_t		 marketdata_max_backoff_ms;
+	uint64_t		 marketdata_timeout_ms;
+	uint64_t		 marketdata_connect_timeout_ms;
+	uint64_t		 marketdata_budget_minute;	/* 0: no limit */
+	uint64_t		 marketdata_budget_day;		/* 0: no limit */
+	uint64_t		 quote_cache_ttl_ms;
+	uint64_t		 quote_cache_size;
+	uint64_t		 quote_cache_max_stale_ms;	/* 0: no limit */
+
+	/* Secrets and access control: config.c, parent_secrets.c */
+	char			*api_key_file;		/* NULL: none */
+	char			*actuator_user_file;
+	char			*actuator_password_file;
+	char			 api_key_header[SECRETS_HEADER_MAX];
+	unsigned int		 auth_failure_budget;	/* per address */
+	unsigned int		 auth_failure_interval_ms;
+	unsigned int		 auth_failure_delay_ms;
+
+	/* PostgreSQL and the db child: db_config.c */
+	char			*db_url;	/* jdbc:, URI or conninfo */
+	char			*db_user;
+	uint64_t		 db_pool_size;
+	uint64_t		 db_connect_timeout_ms;
+	uint64_t		 db_statement_timeout_ms;
+	char			*db_timezone;	/* month boundaries */
+
+	/* Limits and timeouts of the http child: http_limits.c */
+	uint64_t		 http_uri_max;		/* bytes */
+	uint64_t		 http_head_max;		/* bytes */
+	uint64_t		 http_headers_max;
+	uint64_t		 http_body_max;		/* bytes, JSON routes */
+	uint64_t		 http_import_max;	/* bytes, CSV imports */
+	uint64_t		 http_read_buffer;	/* bytes a connection */
+	uint64_t		 http_connections_max;
+	uint64_t		 http_requests_max;	/* a connection */
+	uint64_t		 http_head_timeout_ms;
+	uint64_t		 http_body_timeout_ms;
+	uint64_t		 http_idle_timeout_ms;
+	uint64_t		 http_write_timeout_ms;
+};
+
+/*
+ * Quotes between the http child and the fetcher (IMSG_QUOTES_GET): at most
+ * QUOTES_BATCH_MAX symbols a message, and the fetcher answers within its
+ * total deadline, which the configuration keeps below QUOTES_IPC_TIMEOUT_MS.
+ */
+#define QUOTES_BATCH_MAX	50
+#define QUOTES_IPC_TIMEOUT_MS	30000
+#define QUOTE_SYMBOL_MAX	15
+
+/* Outcome of one symbol in an IMSG_QUOTES reply. */
+enum quote_status {
+	QUOTE_OK = 0,
+	QUOTE_NOT_FOUND,	/* the provider has no such symbol */
+	QUOTE_RATE_LIMITED,	/* budget spent or provider limit, no data */
+	QUOTE_PROVIDER_ERROR,	/* invalid reply or provider-side error */
+	QUOTE_UNAVAILABLE	/* provider unreachable or no provider */
 };
 
 /* A child as the parent supervises it. */
@@ -69,6 +144,7 @@ int	 parent_reload(char *, size_t);
 int	 control_open(const char *);
 int	 control_listen(struct event_base *, int);
 void	 control_close(const char *);
+int	 control_db_result(struct ipc_msg *);
 
 /* config.c */
 void	 config_defaults(struct benjid_config *);
@@ -77,6 +153,50 @@ int	 config_env(struct benjid_config *, char *, size_t);
 const char *config_profile_name(enum profile);
 int	 config_profile_parse(const char *, enum profile *);
 int	 parse_duration_ms(const char *, uint64_t *);
+
+/* fetcher_config.c: the market data settings, shared by file and env */
+void	 marketdata_defaults(struct benjid_config *);
+void	 marketdata_free(struct benjid_config *);
+void	 marketdata_copy(struct benjid_config *, const struct benjid_config *);
+void	 marketdata_reload(struct benjid_config *,
+	    const struct benjid_config *);
+int	 marketdata_set(struct benjid_config *, const char *, const char *,
+	    const char *, char *, size_t);
+int	 marketdata_env(struct benjid_config *, char *, size_t);
+
+/* db_config.c: the database settings, shared by file and env */
+void	 db_config_defaults(struct benjid_config *);
+void	 db_config_free(struct benjid_config *);
+void	 db_config_copy(struct benjid_config *, const struct benjid_config *);
+int	 db_config_set(struct benjid_config *, const char *, const char *,
+	    char *, size_t);
+int	 db_config_env(struct benjid_config *, char *, size_t);
+
+/* config.c: the secrets block */
+void	 config_secrets_copy(struct benjid_config *,
+	    const struct benjid_config *);
+int	 config_check_header_name(const char *);
+
+/* parent_secrets.c: the parent reads, hands over and wipes secrets */
+enum secrets_env {
+	SECRETS_ENV_PROVIDER_KEY = 0,	/* ALPHAVANTAGE_API_KEY and aliases */
+	SECRETS_ENV_DB_PASSWORD,	/* SPRING_DATASOURCE_PASSWORD */
+	SECRETS_ENV_MAX
+};
+int	 secrets_load(const struct benjid_config *, int, char *, size_t);
+int	 secrets_reload(const struct benjid_config *, char *, size_t);
+void	 secrets_auth_config_send(struct ipc_conn *);
+int	 secrets_restart_allowed(void);
+const char *secrets_env_open(enum secrets_env, size_t *);
+void	 secrets_env_close(void);
+int	 secrets_check_value(const char *, size_t, int);
+
+/* http_limits.c */
+void	 http_limits_defaults(struct benjid_config *);
+void	 http_limits_copy(struct benjid_config *,
+	    const struct benjid_config *);
+int	 http_limits_set(struct benjid_config *, const char *, const char *,
+	    char *, size_t);
 
 /* parse.y */
 int	 parse_config(const char *, int, struct benjid_config *);
@@ -142,9 +262,10 @@ struct http_req {
 	char			*params[HTTP_PARAMS_MAX];
 	size_t			 nparams;
 	struct evkeyvalq	*query;
-	int			 authenticated;	/* credentials were valid */
+	int			 authenticated;	/* valid credentials, or none needed */
 	uint64_t		 start_us;
 	unsigned int		 npending;
+	int			 last_request;	/* the reply closes the connection */
 	void			*state;		/* the handler's own data */
 	void			(*state_free)(void *);
 };
@@ -166,12 +287,15 @@ const char *http_profile(void);
 
 /* http_auth.c: decides whether a request may run, then runs it. */
 void	 http_auth_begin(struct http_req *);
+void	 http_auth_dispatch_config(struct privsep *, enum procid,
+	    struct ipc_msg *);
 
 /* Route tables of the areas, each ended by a NULL pattern. */
 extern const struct http_route http_actuator_routes[];
 extern const struct http_route http_quote_routes[];
 extern const struct http_route http_portfolio_routes[];
 extern const struct http_route http_finance_routes[];
+extern const struct http_route http_import_routes[];
 
 /* Per-child configuration, composed by the parent, read by the child. */
 void	 http_config_send(struct ipc_conn *, const struct benjid_config *);

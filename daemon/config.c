@@ -53,6 +53,14 @@ config_defaults(struct benjid_config *conf)
 	conf->chroot = config_strdup(BENJID_CHROOT);
 	conf->control_socket = config_strdup(BENJID_SOCKET);
 	conf->shutdown_timeout_ms = BENJID_SHUTDOWN_MS;
+	snprintf(conf->api_key_header, sizeof(conf->api_key_header), "%s",
+	    SECRETS_HEADER_DEFAULT);
+	conf->auth_failure_budget = 10;
+	conf->auth_failure_interval_ms = 60 * 1000;
+	conf->auth_failure_delay_ms = 1000;
+	marketdata_defaults(conf);
+	db_config_defaults(conf);
+	http_limits_defaults(conf);
 }
 
 void
@@ -64,6 +72,42 @@ config_free(struct benjid_config *conf)
 	free(conf->control_socket);
 	conf->path = conf->user = conf->chroot = conf->control_socket = NULL;
 	conf->nlisten = 0;
+	free(conf->api_key_file);
+	free(conf->actuator_user_file);
+	free(conf->actuator_password_file);
+	conf->api_key_file = conf->actuator_user_file =
+	    conf->actuator_password_file = NULL;
+	marketdata_free(conf);
+	db_config_free(conf);
+}
+
+/* Copies the secret file names of src into dst, which holds none yet. */
+void
+config_secrets_copy(struct benjid_config *dst, const struct benjid_config *src)
+{
+	dst->api_key_file = src->api_key_file != NULL ?
+	    config_strdup(src->api_key_file) : NULL;
+	dst->actuator_user_file = src->actuator_user_file != NULL ?
+	    config_strdup(src->actuator_user_file) : NULL;
+	dst->actuator_password_file = src->actuator_password_file != NULL ?
+	    config_strdup(src->actuator_password_file) : NULL;
+}
+
+/*
+ * Returns 0 when name is an HTTP header field name (an RFC 9110 token)
+ * shorter than SECRETS_HEADER_MAX bytes, -1 otherwise.
+ */
+int
+config_check_header_name(const char *name)
+{
+	static const char	 tchar[] = "!#$%&'*+-.^_`|~"
+				    "0123456789abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	size_t			 len = strlen(name);
+
+	if (len == 0 || len >= SECRETS_HEADER_MAX)
+		return -1;
+	return name[strspn(name, tchar)] == '\0' ? 0 : -1;
 }
 
 const char *
@@ -282,6 +326,7 @@ int
 config_env(struct benjid_config *conf, char *err, size_t errsz)
 {
 	const char	*port_value, *profile_value, *user, *chroot_dir;
+	const char	*key_header;
 	char		*end;
 	long		 port = 0;
 	size_t		 i;
@@ -291,6 +336,7 @@ config_env(struct benjid_config *conf, char *err, size_t errsz)
 	profile_value = config_getenv("SPRING_PROFILES_ACTIVE");
 	user = config_getenv("BENJID_USER");
 	chroot_dir = config_getenv("BENJID_CHROOT");
+	key_header = config_getenv("TRADING_API_KEY_HEADER");
 
 	if (port_value != NULL) {
 		errno = 0;
@@ -322,6 +368,17 @@ config_env(struct benjid_config *conf, char *err, size_t errsz)
 		    "an absolute directory path", chroot_dir);
 		return -1;
 	}
+	if (key_header != NULL &&
+	    config_check_header_name(key_header) == -1) {
+		snprintf(err, errsz, "invalid TRADING_API_KEY_HEADER \"%s\": "
+		    "expected a header name of at most %d letters, digits or "
+		    "!#$%%&'*+-.^_`|~", key_header, SECRETS_HEADER_MAX - 1);
+		return -1;
+	}
+	if (marketdata_env(conf, err, errsz) == -1)
+		return -1;
+	if (db_config_env(conf, err, errsz) == -1)
+		return -1;
 
 	if (port_value != NULL)
 		for (i = 0; i < conf->nlisten; i++)
@@ -335,5 +392,8 @@ config_env(struct benjid_config *conf, char *err, size_t errsz)
 		free(conf->chroot);
 		conf->chroot = config_strdup(chroot_dir);
 	}
+	if (key_header != NULL)
+		snprintf(conf->api_key_header, sizeof(conf->api_key_header),
+		    "%s", key_header);
 	return 0;
 }

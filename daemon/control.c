@@ -16,9 +16,18 @@
 #include "benjid.h"
 
 #define CONTROL_CLIENTS_MAX	16
+#define CONTROL_DB_PENDING_MAX	CONTROL_CLIENTS_MAX
+
+/* A benjictl db command waiting for the db child's result. */
+struct control_db_pending {
+	uint32_t	 id;		/* 0: free slot */
+	struct ipc_conn	*client;
+};
 
 static struct event	*control_ev;
 static int		 control_clients;
+static struct control_db_pending control_db[CONTROL_DB_PENDING_MAX];
+static uint32_t		 control_db_next;
 
 static void	control_accept_cb(evutil_socket_t, short, void *);
 
@@ -142,6 +151,87 @@ control_show_processes(struct ipc_conn *c)
 	ipc_send(c, IMSG_CTL_END, 0, -1);
 }
 
+/* Hands a benjictl db command to the db child, which runs it. */
+static void
+control_db_command(struct ipc_conn *c, struct ipc_msg *msg)
+{
+	static const char *const commands[] = { "migrate", "validate",
+	    "info", "repair", "baseline" };
+	const struct benjid_child	*db = parent_child(PROC_DB);
+	struct ipc_body			 b;
+	struct ipc_wbuf			 wb;
+	char				 command[32], arg[64];
+	size_t				 i, slot;
+
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_str(&b, command, sizeof(command)) == -1 ||
+	    ipc_get_str(&b, arg, sizeof(arg)) == -1 || ipc_get_end(&b) == -1) {
+		control_reply(c, IMSG_CTL_FAIL, "malformed request");
+		return;
+	}
+	ipc_body_close(&b);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(command, commands[i]) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		control_reply(c, IMSG_CTL_FAIL, "unknown db command");
+		return;
+	}
+	for (slot = 0; slot < CONTROL_DB_PENDING_MAX; slot++)
+		if (control_db[slot].id == 0)
+			break;
+	if (slot == CONTROL_DB_PENDING_MAX || db->conn == NULL) {
+		control_reply(c, IMSG_CTL_FAIL, db->conn == NULL ?
+		    "the db process is not running" : "too many db commands");
+		return;
+	}
+	if (++control_db_next == 0)
+		++control_db_next;
+	ipc_wbuf_init(&wb, 2);
+	ipc_put_str(&wb, command);
+	ipc_put_str(&wb, arg);
+	if (ipc_compose(db->conn, IMSG_CTL_DB_COMMAND, control_db_next, -1,
+	    &wb) == -1) {
+		control_reply(c, IMSG_CTL_FAIL, "cannot reach the db process");
+		return;
+	}
+	control_db[slot].id = control_db_next;
+	control_db[slot].client = c;
+}
+
+/*
+ * Passes the db child's result to the benjictl that asked. Returns -1
+ * when the message is malformed; a result for a client that left is
+ * dropped.
+ */
+int
+control_db_result(struct ipc_msg *msg)
+{
+	struct ipc_body	 b;
+	const char	*text;
+	size_t		 len, i;
+	int		 ok;
+	struct ipc_wbuf	 wb;
+
+	if (ipc_body_open(&b, msg) == -1 || ipc_get_bool(&b, &ok) == -1 ||
+	    ipc_get_strp(&b, &text, &len, IPC_FRAME_MAX) == -1 ||
+	    ipc_get_end(&b) == -1)
+		return -1;
+	for (i = 0; i < CONTROL_DB_PENDING_MAX; i++) {
+		if (control_db[i].id == 0 || control_db[i].id !=
+		    msg->hdr.peerid)
+			continue;
+		ipc_wbuf_init(&wb, 1);
+		ipc_put_strn(&wb, text, len);
+		ipc_compose(control_db[i].client, ok ? IMSG_CTL_OK :
+		    IMSG_CTL_FAIL, 0, -1, &wb);
+		control_db[i].id = 0;
+		control_db[i].client = NULL;
+	}
+	ipc_body_close(&b);
+	return 0;
+}
+
 static void
 control_dispatch(struct ipc_conn *c, struct ipc_msg *msg, void *arg)
 {
@@ -151,6 +241,10 @@ control_dispatch(struct ipc_conn *c, struct ipc_msg *msg, void *arg)
 	if (msg->fd != -1) {
 		close(msg->fd);
 		msg->fd = -1;
+	}
+	if (msg->hdr.type == IMSG_CTL_DB_COMMAND) {
+		control_db_command(c, msg);
+		return;
 	}
 	if (ipc_body_open(&b, msg) == -1 || ipc_get_end(&b) == -1) {
 		control_reply(c, IMSG_CTL_FAIL, "malformed request");
@@ -177,6 +271,11 @@ control_dispatch(struct ipc_conn *c, struct ipc_msg *msg, void *arg)
 static void
 control_error(struct ipc_conn *c, const char *why, void *arg)
 {
+	size_t	 i;
+
+	for (i = 0; i < CONTROL_DB_PENDING_MAX; i++)
+		if (control_db[i].client == c)
+			control_db[i].id = 0;
 	control_clients--;
 	ipc_conn_free(c);
 }

@@ -24,8 +24,12 @@
 #include <sodium.h>
 
 #include "benjid.h"
+#include "http_edge.h"
 
 #define HTTP_LISTEN_MAX		(BENJID_LISTEN_MAX * 4)
+
+_Static_assert(HTTP_EDGE_PARAMS_MAX == HTTP_PARAMS_MAX,
+    "route matching and hr->params must agree on the segment count");
 
 /* One IPC request of a client request, waiting for its reply. */
 struct http_pending {
@@ -44,6 +48,7 @@ static const struct http_route *const http_route_tables[] = {
 	http_quote_routes,
 	http_portfolio_routes,
 	http_finance_routes,
+	http_import_routes,
 };
 
 static struct privsep		*http_ps;
@@ -144,13 +149,27 @@ http_access_log(struct http_req *hr, int status, size_t bytes)
 	    "request_id", hr->id, "client", hr->client, LOG_FIELDS_END);
 }
 
+/*
+ * Sends the reply and frees hr. A HEAD reply keeps the Content-Length of
+ * the body it would have had, without the body: evhttp 2.1 would send it.
+ */
 static void
 http_send(struct http_req *hr, int status, struct evbuffer *body)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(hr->req);
 	size_t			 bytes = body ? evbuffer_get_length(body) : 0;
+	char			 len[24];
 
 	evhttp_add_header(out, "X-Request-Id", hr->id);
+	if (hr->last_request)
+		evhttp_add_header(out, "Connection", "close");
+	if (evhttp_request_get_command(hr->req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", bytes);
+		evhttp_remove_header(out, "Content-Length");
+		evhttp_add_header(out, "Content-Length", len);
+		body = NULL;
+		bytes = 0;
+	}
 	http_access_log(hr, status, bytes);
 	evhttp_send_reply(hr->req, status, NULL, body);
 	http_req_free(hr);
@@ -351,37 +370,14 @@ http_peer_down(struct privsep *ps, enum procid peer)
 	}
 }
 
-static int
-http_route_match(const char *pattern, const char *path, struct http_req *hr)
-{
-	const char	*p = pattern, *q = path, *end;
-	size_t		 n = 0, len;
-
-	while (*p != '\0' && *q != '\0') {
-		if (*p == '*') {
-			end = strchr(q, '/');
-			len = end ? (size_t)(end - q) : strlen(q);
-			if (len == 0 || n == HTTP_PARAMS_MAX)
-				return 0;
-			q += len;
-			p++;
-			n++;
-			continue;
-		}
-		if (*p++ != *q++)
-			return 0;
-	}
-	return *p == '\0' && *q == '\0';
-}
-
 /* Copies the segments that matched "*" into hr->params, decoded. */
 static int
 http_route_params(const char *pattern, const char *rawpath,
     struct http_req *hr)
 {
 	const char	*p = pattern, *q = rawpath, *end;
-	char		*raw, *decoded;
-	size_t		 len, outlen;
+	char		*decoded;
+	size_t		 len;
 
 	for (; *p != '\0'; p++) {
 		if (*p != '*') {
@@ -390,17 +386,8 @@ http_route_params(const char *pattern, const char *rawpath,
 		}
 		end = strchr(q, '/');
 		len = end ? (size_t)(end - q) : strlen(q);
-		if ((raw = strndup(q, len)) == NULL)
+		if (http_edge_decode(q, len, 0, &decoded, NULL) == -1)
 			return -1;
-		decoded = evhttp_uridecode(raw, 0, &outlen);
-		free(raw);
-		if (decoded == NULL)
-			return -1;
-		/* A %00 would shorten the value without anyone noticing. */
-		if (strlen(decoded) != outlen) {
-			free(decoded);
-			return -1;
-		}
 		hr->params[hr->nparams++] = decoded;
 		q += len;
 	}
@@ -425,10 +412,13 @@ http_route_find(const char *path, int method, char *allow, size_t allowsz)
 	size_t			 t;
 
 	allow[0] = '\0';
+	/* HEAD runs the GET handler; http_send drops the body. */
+	if (method == EVHTTP_REQ_HEAD)
+		method = EVHTTP_REQ_GET;
 	for (t = 0; t < sizeof(http_route_tables) /
 	    sizeof(http_route_tables[0]); t++) {
 		for (r = http_route_tables[t]; r->pattern != NULL; r++) {
-			if (!http_route_match(r->pattern, path, NULL))
+			if (!http_edge_route_match(r->pattern, path))
 				continue;
 			if (r->methods & method)
 				return r;
@@ -479,6 +469,46 @@ http_client_address(struct http_req *hr)
 	snprintf(hr->client, sizeof(hr->client), "%s", addr ? addr : "-");
 }
 
+/*
+ * Splits the raw query into hr->query, each name and value decoded once.
+ * Returns -1 when one holds invalid percent-encoding, NUL, a control
+ * character or invalid UTF-8.
+ */
+static int
+http_query_parse(struct http_req *hr, const char *raw)
+{
+	const char	*p = raw, *amp, *eq;
+	char		*name, *value;
+	size_t		 len, namelen;
+	int		 rc;
+
+	while (*p != '\0') {
+		amp = strchr(p, '&');
+		len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		eq = memchr(p, '=', len);
+		namelen = eq != NULL ? (size_t)(eq - p) : len;
+		if (len > 0) {
+			if (http_edge_decode(p, namelen, 1, &name, NULL) == -1)
+				return -1;
+			if (http_edge_decode(p + namelen + (eq != NULL),
+			    len - namelen - (eq != NULL), 1, &value,
+			    NULL) == -1) {
+				free(name);
+				return -1;
+			}
+			rc = evhttp_add_header(hr->query, name, value);
+			free(name);
+			free(value);
+			if (rc == -1)
+				return -1;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -487,7 +517,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	struct http_req		*hr;
 	const char		*rawpath, *rawquery;
 	char			 allow[128];
-	size_t			 len;
 
 	if ((hr = calloc(1, sizeof(*hr))) == NULL) {
 		evhttp_send_error(req, 503, NULL);
@@ -496,6 +525,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	http_inflight++;
 	hr->req = req;
 	hr->start_us = http_now_us();
+	hr->last_request = http_conn_request(req);
 	http_request_id(hr);
 	http_client_address(hr);
 
@@ -506,18 +536,18 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    NULL);
 		return;
 	}
-	hr->path = evhttp_uridecode(rawpath, 0, &len);
-	hr->query = calloc(1, sizeof(*hr->query));
-	if (hr->path == NULL || hr->query == NULL) {
+	if ((hr->query = calloc(1, sizeof(*hr->query))) == NULL) {
 		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
 		return;
 	}
 	TAILQ_INIT(hr->query);
 	rawquery = evhttp_uri_get_query(uri);
-	if (strlen(hr->path) != len || (rawquery != NULL &&
-	    evhttp_parse_query_str(rawquery, hr->query) == -1)) {
-		http_reply_error(hr, 400, "BAD_REQUEST",
-		    "invalid percent-encoding in the path or query", NULL);
+	if (http_edge_decode(rawpath, strlen(rawpath), 0, &hr->path,
+	    NULL) == -1 || (rawquery != NULL &&
+	    http_query_parse(hr, rawquery) == -1)) {
+		http_reply_error(hr, 400, "BAD_REQUEST", "the path or query "
+		    "holds invalid percent-encoding, NUL, a control character "
+		    "or invalid UTF-8", NULL);
 		return;
 	}
 
@@ -571,10 +601,78 @@ http_dispatch_listen(struct privsep *ps, enum procid peer,
 	msg->fd = -1;
 }
 
-/* Composes the http child's part of the configuration; parent side. */
+/*
+ * Composes the http child's part of the configuration; parent side. The
+ * IMSG_CTL_CONFIG_HTTP body is [u max-uri-length, u max-header-size,
+ * u max-header-count, u max-body-size, u max-import-size, u read-buffer,
+ * u max-connections, u max-requests-per-connection, u head-timeout ms,
+ * u body-timeout ms, u idle-timeout ms, u write-timeout ms].
+ */
 void
 http_config_send(struct ipc_conn *c, const struct benjid_config *conf)
 {
+	struct ipc_wbuf	 wb;
+
+	ipc_wbuf_init(&wb, 12);
+	ipc_put_u64(&wb, conf->http_uri_max);
+	ipc_put_u64(&wb, conf->http_head_max);
+	ipc_put_u64(&wb, conf->http_headers_max);
+	ipc_put_u64(&wb, conf->http_body_max);
+	ipc_put_u64(&wb, conf->http_import_max);
+	ipc_put_u64(&wb, conf->http_read_buffer);
+	ipc_put_u64(&wb, conf->http_connections_max);
+	ipc_put_u64(&wb, conf->http_requests_max);
+	ipc_put_u64(&wb, conf->http_head_timeout_ms);
+	ipc_put_u64(&wb, conf->http_body_timeout_ms);
+	ipc_put_u64(&wb, conf->http_idle_timeout_ms);
+	ipc_put_u64(&wb, conf->http_write_timeout_ms);
+	ipc_compose(c, IMSG_CTL_CONFIG_HTTP, 0, -1, &wb);
+}
+
+/*
+ * Takes the limits from the parent. evhttp's own limits stay above them,
+ * as a backstop that the framing check in http_conn.c always hits first.
+ */
+static void
+http_dispatch_config(struct privsep *ps, enum procid peer,
+    struct ipc_msg *msg)
+{
+	struct http_edge_limits		 l;
+	struct http_conn_settings	 s;
+	struct ipc_body			 b;
+	struct timeval			 tv;
+	uint64_t			 backstop_ms;
+
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_u64(&b, &l.uri_max, 64 * 1024) == -1 ||
+	    ipc_get_u64(&b, &l.head_max, 1024 * 1024) == -1 ||
+	    ipc_get_u64(&b, &l.headers_max, 1000) == -1 ||
+	    ipc_get_u64(&b, &l.body_max, 64 * 1024 * 1024) == -1 ||
+	    ipc_get_u64(&b, &l.import_max, 256 * 1024 * 1024) == -1 ||
+	    ipc_get_u64(&b, &s.read_buffer, 16 * 1024 * 1024) == -1 ||
+	    ipc_get_u64(&b, &s.connections_max, 100000) == -1 ||
+	    ipc_get_u64(&b, &s.requests_max, 1000000) == -1 ||
+	    ipc_get_u64(&b, &s.head_timeout_ms, 3600 * 1000) == -1 ||
+	    ipc_get_u64(&b, &s.body_timeout_ms, 3600 * 1000) == -1 ||
+	    ipc_get_u64(&b, &s.idle_timeout_ms, 3600 * 1000) == -1 ||
+	    ipc_get_u64(&b, &s.write_timeout_ms, 3600 * 1000) == -1 ||
+	    ipc_get_end(&b) == -1)
+		fatalx("http: malformed http configuration from parent");
+	ipc_body_close(&b);
+	http_conn_configure(&l, &s);
+
+	evhttp_set_max_headers_size(http_server, (ev_ssize_t)l.head_max * 2);
+	evhttp_set_max_body_size(http_server, (ev_ssize_t)
+	    (l.body_max > l.import_max ? l.body_max : l.import_max) + 1);
+	/*
+	 * evhttp's timeout also runs while a handler waits for a sibling,
+	 * so it covers the longest IPC wait as well.
+	 */
+	backstop_ms = s.write_timeout_ms + s.head_timeout_ms +
+	    s.body_timeout_ms + s.idle_timeout_ms + QUOTES_IPC_TIMEOUT_MS;
+	tv.tv_sec = backstop_ms / 1000;
+	tv.tv_usec = (backstop_ms % 1000) * 1000;
+	evhttp_set_timeout_tv(http_server, &tv);
 }
 
 static void
@@ -589,6 +687,7 @@ http_init(struct privsep *ps)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(http_server, http_request_cb, NULL);
+	http_conn_init(ps->base, http_server);
 }
 
 static void
@@ -623,21 +722,28 @@ http_shutdown(struct privsep *ps, unsigned int deadline_ms)
 
 static const struct privsep_handler http_dispatch_parent[] = {
 	{ IMSG_CTL_LISTEN,	http_dispatch_listen },
+	{ IMSG_CTL_CONFIG_AUTH,	http_auth_dispatch_config },
+	{ IMSG_CTL_CONFIG_HTTP,	http_dispatch_config },
 	{ 0,			NULL }
 };
 
 static const struct privsep_handler http_dispatch_fetcher[] = {
 	{ IMSG_PONG,		http_dispatch_reply },
+	{ IMSG_QUOTES,		http_dispatch_reply },
+	{ IMSG_QUOTES_HEALTH,	http_dispatch_reply },
+	{ IMSG_QUOTES_EVICTED,	http_dispatch_reply },
 	{ 0,			NULL }
 };
 
 static const struct privsep_handler http_dispatch_db[] = {
 	{ IMSG_PONG,		http_dispatch_reply },
+	{ IMSG_DB_RESULT,	http_dispatch_reply },
 	{ 0,			NULL }
 };
 
 static const struct privsep_handler http_dispatch_secrets[] = {
 	{ IMSG_PONG,		http_dispatch_reply },
+	{ IMSG_SECRETS_RESULT,	http_dispatch_reply },
 	{ 0,			NULL }
 };
 

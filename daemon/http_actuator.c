@@ -78,8 +78,42 @@ actuator_liveness(struct http_req *hr)
 		http_reply_json(hr, 503, http_json_pair("status", "DOWN"));
 }
 
+static void
+actuator_readiness_done(struct http_req *hr, enum procid peer,
+    struct ipc_msg *msg, void *arg)
+{
+	struct ipc_body	 b;
+	uint64_t	 status;
+
+	if (msg != NULL && (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_u64(&b, &status, UINT32_MAX) == -1))
+		fatalx("http: malformed readiness from db");
+	if (msg != NULL)
+		ipc_body_close(&b);
+	if (msg != NULL && status == 0)
+		http_reply_json(hr, 200, http_json_pair("status", "UP"));
+	else
+		http_reply_json(hr, 503, http_json_pair("status",
+		    "OUT_OF_SERVICE"));
+}
+
+/*
+ * Readiness is UP once the db child has migrated the schema and holds a
+ * connection: before that, every request that needs the database fails.
+ */
+static void
+actuator_readiness(struct http_req *hr)
+{
+	if (http_ipc_request(hr, PROC_DB, IMSG_DB_READINESS, NULL,
+	    ACTUATOR_PING_TIMEOUT_MS, actuator_readiness_done, NULL) == -1)
+		http_reply_json(hr, 503, http_json_pair("status",
+		    "OUT_OF_SERVICE"));
+}
+
 const struct http_route http_actuator_routes[] = {
 	{ "/actuator/health/liveness", EVHTTP_REQ_GET, "GET", HTTP_AUTH_NONE,
 	    actuator_liveness },
+	{ "/actuator/health/readiness", EVHTTP_REQ_GET, "GET", HTTP_AUTH_NONE,
+	    actuator_readiness },
 	{ NULL, 0, NULL, HTTP_AUTH_NONE, NULL }
 };

@@ -102,6 +102,13 @@ static void	 parse_listen(const char *, int64_t);
 static void	 parse_set_path(char **, const char *, const char *, size_t);
 static void	 parse_set_user(const char *);
 static void	 parse_set_timeout(uint64_t);
+static void	 parse_secret_file(const char *, const char *, const char *,
+		    const char *);
+static void	 parse_api_key(const char *, const char *, const char *);
+static void	 parse_auth(const char *, const char *, const char *);
+static void	 parse_marketdata(const char *, const char *, const char *);
+static void	 parse_database(const char *, const char *);
+static void	 parse_http(const char *, const char *);
 
 %}
 
@@ -112,6 +119,10 @@ static void	 parse_set_timeout(uint64_t);
 
 %token	CHROOT CONTROL INCLUDE LISTEN ON PORT PROFILE SHUTDOWN SOCKET
 %token	TIMEOUT USER
+%token	MARKETDATA QUOTECACHE
+%token	DATABASE
+%token	ACTUATOR API AUTH
+%token	HTTP
 %token	ERROR
 %token	<string>	STRING
 %token	<number>	NUMBER
@@ -181,6 +192,38 @@ directive	: PROFILE STRING		{
 			else
 				parse_set_timeout((uint64_t)$3 * 1000);
 		}
+		| MARKETDATA STRING value	{
+			parse_marketdata("marketdata", $2, $3);
+		}
+		| MARKETDATA TIMEOUT value	{
+			parse_marketdata("marketdata", "timeout", $3);
+		}
+		| QUOTECACHE STRING value	{
+			parse_marketdata("quote-cache", $2, $3);
+		}
+		| DATABASE STRING value		{ parse_database($2, $3); }
+		| HTTP STRING value		{ parse_http($2, $3); }
+		| DATABASE USER value		{ parse_database("user", $3); }
+		| API STRING STRING value	{ parse_api_key($2, $3, $4); }
+		| ACTUATOR USER STRING value	{
+			parse_secret_file("actuator user", $3, $4,
+			    "actuator user file");
+		}
+		| ACTUATOR STRING STRING value	{
+			if (strcmp($2, "password") != 0)
+				parse_error("unknown actuator option \"%s\": "
+				    "expected user or password", $2);
+			else
+				parse_secret_file("actuator password", $3, $4,
+				    "actuator password file");
+		}
+		| AUTH STRING STRING value	{
+			if (strcmp($2, "failure") != 0)
+				parse_error("unknown auth option \"%s\": "
+				    "expected failure", $2);
+			else
+				parse_auth($3, $4, "auth failure");
+		}
 		;
 
 port		: /* empty */			{ $$ = BENJID_PORT; }
@@ -195,6 +238,11 @@ port		: /* empty */			{ $$ = BENJID_PORT; }
 		| PORT STRING			{
 			parse_error("invalid port \"%s\": expected a number "
 			    "from 1 to 65535", $2);
+			$$ = -1;
+		}
+		| PORT HTTP			{
+			parse_error("invalid port \"http\": expected a number "
+			    "from 1 to 65535");
 			$$ = -1;
 		}
 		;
@@ -249,13 +297,20 @@ keyword_lookup(const char *word)
 {
 	/* bsearch(3) needs this table sorted by name. */
 	static const struct keyword	 keywords[] = {
+		{ "actuator",	ACTUATOR },
+		{ "api",	API },
+		{ "auth",	AUTH },
 		{ "chroot",	CHROOT },
 		{ "control",	CONTROL },
+		{ "database",	DATABASE },
+		{ "http",	HTTP },
 		{ "include",	INCLUDE },
 		{ "listen",	LISTEN },
+		{ "marketdata",	MARKETDATA },
 		{ "on",		ON },
 		{ "port",	PORT },
 		{ "profile",	PROFILE },
+		{ "quote-cache", QUOTECACHE },
 		{ "shutdown",	SHUTDOWN },
 		{ "socket",	SOCKET },
 		{ "timeout",	TIMEOUT },
@@ -793,6 +848,9 @@ parse_copy_config(struct benjid_config *dst, const struct benjid_config *src)
 	    (src->control_socket != NULL &&
 	    (dst->control_socket = strdup(src->control_socket)) == NULL))
 		fatal("%s", __func__);
+	marketdata_copy(dst, src);
+	db_config_copy(dst, src);
+	config_secrets_copy(dst, src);
 }
 
 static void
@@ -869,4 +927,117 @@ parse_config(const char *path, int required, struct benjid_config *out)
 	config_free(out);
 	*out = next;
 	return 0;
+}
+
+/* Market data and quote cache settings, checked by fetcher_config.c. */
+static void
+parse_marketdata(const char *block, const char *option, const char *value)
+{
+	char	 err[512];
+
+	if (marketdata_set(conf, block, option, value, err, sizeof(err)) == -1)
+		parse_error("%s", err);
+}
+
+/* The limits and timeouts of the http child, checked by http_limits.c. */
+static void
+parse_http(const char *option, const char *value)
+{
+	char	 err[512];
+
+	if (http_limits_set(conf, option, value, err, sizeof(err)) == -1)
+		parse_error("%s", err);
+}
+
+/* The database settings, checked by db_config.c. */
+static void
+parse_database(const char *option, const char *value)
+{
+	char	 err[512];
+
+	if (db_config_set(conf, option, value, err, sizeof(err)) == -1)
+		parse_error("%s", err);
+}
+
+/*
+ * Sets a secret file: "file" followed by an absolute path. The file is read
+ * by parent_secrets.c, at startup and on every reload.
+ */
+static void
+parse_secret_file(const char *what, const char *option, const char *path,
+    const char *directive)
+{
+	char	**field;
+
+	if (strcmp(option, "file") != 0) {
+		parse_error("unknown %s option \"%s\": expected file", what,
+		    option);
+		return;
+	}
+	if (strcmp(what, "api key") == 0)
+		field = &conf->api_key_file;
+	else if (strcmp(what, "actuator user") == 0)
+		field = &conf->actuator_user_file;
+	else
+		field = &conf->actuator_password_file;
+	parse_set_path(field, directive, path, PATH_MAX);
+}
+
+/* api key file "path" and api key header "name". */
+static void
+parse_api_key(const char *word, const char *option, const char *value)
+{
+	if (strcmp(word, "key") != 0) {
+		parse_error("unknown api option \"%s\": expected key", word);
+		return;
+	}
+	if (strcmp(option, "header") == 0) {
+		if (config_check_header_name(value) == -1)
+			parse_error("invalid api key header \"%s\": expected "
+			    "a header name of at most %d letters, digits or "
+			    "!#$%%&'*+-.^_`|~", value, SECRETS_HEADER_MAX - 1);
+		else
+			snprintf(conf->api_key_header,
+			    sizeof(conf->api_key_header), "%s", value);
+		return;
+	}
+	parse_secret_file("api key", option, value, "api key file");
+}
+
+/* auth failure budget N, auth failure interval D, auth failure delay D. */
+static void
+parse_auth(const char *option, const char *value, const char *directive)
+{
+	uint64_t	 n;
+	char		*end;
+
+	if (strcmp(option, "budget") == 0) {
+		errno = 0;
+		n = strtoull(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end != '\0' ||
+		    errno != 0 || n < 1 || n > 1000000) {
+			parse_error("invalid %s budget \"%s\": expected 1 to "
+			    "1000000 failures", directive, value);
+			return;
+		}
+		conf->auth_failure_budget = (unsigned int)n;
+		return;
+	}
+	if (strcmp(option, "interval") != 0 && strcmp(option, "delay") != 0) {
+		parse_error("unknown %s option \"%s\": expected budget, "
+		    "interval or delay", directive, option);
+		return;
+	}
+	if (parse_duration_ms(value, &n) == -1 || n > 3600 * 1000 ||
+	    (n == 0 && strcmp(option, "interval") == 0)) {
+		parse_error("invalid %s %s \"%s\": expected an ISO-8601 "
+		    "duration such as PT1S, at most PT1H%s", directive, option,
+		    value, strcmp(option, "interval") == 0 ?
+		    " and more than zero" : "");
+		return;
+	}
+	if (strcmp(option, "interval") == 0)
+		conf->auth_failure_interval_ms = (unsigned int)n;
+	else
+		conf->auth_failure_delay_ms = (unsigned int)n;
 }

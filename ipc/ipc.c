@@ -22,6 +22,19 @@ static void	ipc_read_cb(evutil_socket_t, short, void *);
 static void	ipc_write_cb(evutil_socket_t, short, void *);
 static void	ipc_fail_cb(evutil_socket_t, short, void *);
 
+/*
+ * Frees one queued frame. On a connection that carries secrets the bytes
+ * are zeroed first, because free() leaves them in the heap.
+ */
+static void
+ipc_out_free(struct ipc_conn *c, struct ipc_out *o)
+{
+	if (c->wipe)
+		explicit_bzero(o->buf, o->len);
+	free(o->buf);
+	free(o);
+}
+
 void
 ipc_conn_init(struct ipc_conn *c, int fd, const char *name)
 {
@@ -41,13 +54,14 @@ ipc_conn_clear(struct ipc_conn *c)
 		TAILQ_REMOVE(&c->wq, o, entry);
 		if (o->fd != -1)
 			close(o->fd);
-		free(o->buf);
-		free(o);
+		ipc_out_free(c, o);
 	}
 	c->wqbytes = 0;
 	for (i = 0; i < c->nrfds; i++)
 		close(c->rfds[i]);
 	c->nrfds = 0;
+	if (c->wipe && c->rbuf != NULL)
+		explicit_bzero(c->rbuf, c->rsize);
 	free(c->rbuf);
 	c->rbuf = NULL;
 	c->roff = c->rlen = c->rsize = 0;
@@ -76,7 +90,14 @@ ipc_rbuf_reserve(struct ipc_conn *c, size_t want)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if ((p = realloc(c->rbuf, size)) == NULL)
+	if (c->wipe && c->rbuf != NULL) {
+		/* realloc() could leave the old bytes behind in the heap. */
+		if ((p = malloc(size)) == NULL)
+			return -1;
+		memcpy(p, c->rbuf, c->rlen);
+		explicit_bzero(c->rbuf, c->rsize);
+		free(c->rbuf);
+	} else if ((p = realloc(c->rbuf, size)) == NULL)
 		return -1;
 	c->rbuf = p;
 	c->rsize = size;
@@ -210,6 +231,8 @@ ipc_get(struct ipc_conn *c, struct ipc_msg *msg)
 void
 ipc_consume(struct ipc_conn *c, struct ipc_msg *msg)
 {
+	if (c->wipe)
+		explicit_bzero(c->rbuf + c->roff, IPC_HDR_SIZE + msg->hdr.len);
 	c->roff += IPC_HDR_SIZE + msg->hdr.len;
 	if (c->roff == c->rlen)
 		c->roff = c->rlen = 0;
@@ -283,8 +306,7 @@ ipc_flush(struct ipc_conn *c)
 			done -= left;
 			c->wqbytes -= o->len;
 			TAILQ_REMOVE(&c->wq, o, entry);
-			free(o->buf);
-			free(o);
+			ipc_out_free(c, o);
 		}
 	}
 	return 0;

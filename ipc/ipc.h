@@ -81,6 +81,7 @@ struct ipc_conn {
 	size_t			 wqbytes;
 	int			 closing;
 	const char		*failure;
+	int			 wipe;	/* zero frames before freeing them */
 };
 
 /* Builds one outgoing body: an array of fields packed with ipc_put_*. */

@@ -9,7 +9,7 @@
 #ifndef BENJI_IPC_MSG_H
 #define BENJI_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	1
+#define IPC_PROTOCOL_VERSION	2
 
 enum ipc_type {
 	IMSG_NONE = 0,
@@ -35,6 +35,12 @@ enum ipc_type {
 	IMSG_CTL_CONFIG_FETCHER,	/* see fetcher_config_send */
 	IMSG_CTL_CONFIG_DB,		/* see db_config_send */
 	IMSG_CTL_CONFIG_SECRETS,	/* see secrets_config_send */
+	/*
+	 * parent -> http: the access policy. [str API key header, bool API
+	 * key required, bool actuator credentials required, u failures per
+	 * address before slowing, u interval in ms, u delay in ms]
+	 */
+	IMSG_CTL_CONFIG_AUTH,
 
 	/* http <-> fetcher: quotes */
 	IMSG_QUOTES_GET,	/* [[str symbol, ...]]: 1 to QUOTES_BATCH_MAX
@@ -69,8 +75,64 @@ enum ipc_type {
 				   every periodic lookup */
 
 	/* http <-> db: portfolio, finance, imports, readiness */
+	IMSG_DB_READINESS,	/* -: DB_OK once migrated and connected */
+	IMSG_DB_POSITIONS_LIST,	/* -: rows [ticker, quantity, cost_basis]
+				   sorted by ticker */
+	IMSG_DB_POSITION_PUT,	/* [str ticker, str quantity, str cost_basis]:
+				   row [ticker, quantity, cost_basis,
+				   "t" when created, "f" when updated] */
+	IMSG_DB_POSITION_DELETE, /* [str ticker]: DB_NOT_FOUND when absent */
+	IMSG_DB_PORTFOLIO_SUMMARY, /* [[[str ticker, str price, b stale],
+				   ...]]: quotes known to the caller; rows
+				   [ticker, quantity, cost_basis, price,
+				   stale, market_value, gain, weight_pct]
+				   then one totals row [NULL, count,
+				   total_quantity, total_cost_basis,
+				   market_value, gain, gain_pct, missing] */
+	IMSG_DB_CASH_BALANCES,	/* -: rows [account, kind, currency,
+				   balance] */
+	IMSG_DB_FINANCE_SUMMARY, /* -: rows [category, spend, income] then
+				   one totals row [NULL, spend, income,
+				   average_daily, projected, month_start,
+				   days_elapsed, days_in_month] */
+	IMSG_DB_TRANSACTIONS_LIST, /* [u limit, str category]: "" for all;
+				   rows [id, posted_at, description, amount,
+				   category, notes] newest first */
+	IMSG_DB_TRANSACTION_CREATE, /* [str posted_at, str description,
+				   str amount, str category, str notes]:
+				   nil for absent text; one row as listed */
+	IMSG_DB_TRANSACTION_PATCH, /* [str id, b set_category, str category,
+				   b set_notes, str notes]: nil clears;
+				   one row as listed, or DB_NOT_FOUND */
+	IMSG_DB_RESULT,		/* [u db_status, str message, [[str|nil,
+				   ...], ...]]: the reply to every request
+				   above; values in libpq text format */
+	/*
+	 * CSV imports, in pieces so that no frame grows with the file; each
+	 * request is answered with IMSG_DB_RESULT. The rows of a piece are a
+	 * JSON array of row objects, at most CSVIMPORT_PIECE_MAX bytes (see
+	 * db_import.c for the fields of a row).
+	 */
+	IMSG_DB_IMPORT_BEGIN,	/* [u kind 0 bank 1 brokerage, str account,
+				   str account kind, str layout, str file
+				   name, str content sha256, u rows read]:
+				   row [import id] */
+	IMSG_DB_IMPORT_ROWS,	/* [u import id, str JSON rows]: no rows */
+	IMSG_DB_IMPORT_COMMIT,	/* [u import id]: one transaction; row
+				   [inserted, duplicates, pending cleared,
+				   batch id, line of a Sell past the position
+				   or NULL, its ticker or NULL] */
 
-	/* http <-> secrets: credential checks */
+	/*
+	 * http <-> secrets: credential checks. Each request gets exactly one
+	 * IMSG_SECRETS_RESULT [bool valid] with the same peer id. The body of
+	 * IMSG_CTL_CONFIG_SECRETS (parent -> secrets) is [env API keys, file
+	 * API keys, actuator user, actuator password]: the key lists are
+	 * arrays of bin, the others bin, each nil to keep what the holder has.
+	 */
+	IMSG_SECRETS_CHECK_KEY,		/* [bin presented API key] */
+	IMSG_SECRETS_CHECK_BASIC,	/* [bin user, bin password] */
+	IMSG_SECRETS_RESULT,		/* [bool valid] */
 
 	/* benjictl <-> parent over the control socket */
 	IMSG_CTL_SHOW_PROCESSES,	/* - */
@@ -79,6 +141,12 @@ enum ipc_type {
 	IMSG_CTL_OK,		/* [str message] */
 	IMSG_CTL_FAIL,		/* [str message] */
 	IMSG_CTL_END,		/* -: last line of a listing */
+	IMSG_CTL_DB_COMMAND,	/* [str command, str argument]: benjictl ->
+				   parent -> db, command one of migrate,
+				   validate, info, repair, baseline */
+	IMSG_CTL_DB_RESULT,	/* [b ok, str text]: db -> parent, with the
+				   peerid of the command; benjictl gets
+				   IMSG_CTL_OK or IMSG_CTL_FAIL */
 
 	IMSG_TYPE_MAX
 };

@@ -145,6 +145,9 @@ proc_set_peer(struct privsep *ps, enum procid peer, int fd)
 	    proc_link_error, &proc_links[peer]);
 	if (c == NULL)
 		fatal("%s: link to %s", proc_name(ps->id), proc_name(peer));
+	/* Secrets cross these links: the parent's config, the http checks. */
+	c->wipe = peer == PROC_PARENT || peer == PROC_SECRETS ||
+	    ps->id == PROC_SECRETS;
 	ps->peers[peer] = c;
 }
 

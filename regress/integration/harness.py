@@ -1,6 +1,7 @@
 """Shared pieces of the integration tests: TAP output, a benjid started
 from the staged install, and small readers of /proc."""
 
+import glob
 import http.client
 import json
 import os
@@ -197,4 +198,60 @@ class Benjid:
         self.stop()
         if self.proc is not None:
             self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pg_bindir():
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                  key=lambda d: int(d.split("/")[-2]))
+    return dirs[-1] if dirs else None
+
+
+class PgCluster:
+    """A private PostgreSQL cluster in a temporary directory on a free
+    port, started with regress/pgcluster (as the postgres user when root)
+    and removed by cleanup()."""
+
+    def __init__(self):
+        top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.script = os.path.join(top, "pgcluster")
+        self.dir = tempfile.mkdtemp(prefix="benji-pg-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.bindir = pg_bindir()
+
+    def _run(self, *args, check=True):
+        return subprocess.run(["sh", self.script, *args, self.dir,
+                               str(self.port)], capture_output=True,
+                              text=True, timeout=60, check=check)
+
+    def start(self):
+        self._run("start")
+        return self
+
+    def stop(self):
+        self._run("stop", check=False)
+
+    def url(self, db="benji"):
+        return f"jdbc:postgresql://127.0.0.1:{self.port}/{db}"
+
+    def psql(self, sql, db="benji"):
+        """Runs SQL as the superuser benji; returns stdout, raises on
+        error."""
+        cmd = [os.path.join(self.bindir, "psql"), "-h", self.dir, "-p",
+               str(self.port), "-U", "benji", "-d", db, "-Atq",
+               "-v", "ON_ERROR_STOP=1", "-c", sql]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr}")
+        return r.stdout.strip()
+
+    def create_db(self, name):
+        self.psql(f'CREATE DATABASE "{name}"', db="postgres")
+        return name
+
+    def cleanup(self):
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "benjid.h"
 
@@ -290,6 +291,26 @@ check_client_sockets(int expected_errno)
 	CHILD_CHECK(errno == expected_errno);
 }
 
+/*
+ * The secrets child's storage: guarded, locked sodium_malloc memory that
+ * changes protection around each check, random bytes and keyed BLAKE2b.
+ */
+static void
+check_sodium_memory(void)
+{
+	unsigned char	*p, digest[32];
+
+	CHILD_CHECK((p = sodium_malloc(64)) != NULL);
+	randombytes_buf(p, 64);
+	CHILD_CHECK(sodium_mlock(p, 64) == 0);
+	CHILD_CHECK(sodium_mprotect_noaccess(p) == 0);
+	CHILD_CHECK(sodium_mprotect_readonly(p) == 0);
+	CHILD_CHECK(crypto_generichash(digest, sizeof(digest), p, 32, p + 32,
+	    32) == 0);
+	CHILD_CHECK(sodium_mprotect_readwrite(p) == 0);
+	sodium_free(p);
+}
+
 /* A new AF_UNIX socket fails quietly so that syslog() can retry. */
 static void
 check_no_sockets(void)
@@ -313,6 +334,9 @@ child_allowed(void *arg)
 	    dup2(devnull, STDERR_FILENO) == -1)
 		_exit(2);
 	log_init(proc_name(id), 1, 1);
+	/* As secrets_init() does before the filter. */
+	if (id == PROC_SECRETS && sodium_init() < 0)
+		_exit(2);
 
 	load_filter(id);
 
@@ -334,6 +358,10 @@ child_allowed(void *arg)
 	case PROC_DB:
 		check_client_sockets(ENOENT);
 		CHILD_CHECK(getuid() == geteuid());
+		break;
+	case PROC_SECRETS:
+		check_no_sockets();
+		check_sodium_memory();
 		break;
 	default:
 		check_no_sockets();

@@ -1,0 +1,172 @@
+/*
+ * The database settings: defaults, the "database" directives of
+ * benjid.conf and the SPRING_DATASOURCE_* variables of the Java service.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benjid.h"
+#include "db.h"
+
+#define DB_URL_DEFAULT			"postgresql://127.0.0.1:5432/benji"
+#define DB_USER_DEFAULT			"benji"
+#define DB_POOL_DEFAULT			4
+#define DB_POOL_MAX			64
+#define DB_CONNECT_TIMEOUT_DEFAULT_MS	5000
+#define DB_STATEMENT_TIMEOUT_DEFAULT_MS	10000
+#define DB_TIMEOUT_MAX_MS		(3600 * 1000)
+
+static char *
+db_config_strdup(const char *s)
+{
+	char	*copy;
+
+	if (s == NULL)
+		return NULL;
+	if ((copy = strdup(s)) == NULL)
+		fatal("%s", __func__);
+	return copy;
+}
+
+void
+db_config_defaults(struct benjid_config *conf)
+{
+	conf->db_url = db_config_strdup(DB_URL_DEFAULT);
+	conf->db_user = db_config_strdup(DB_USER_DEFAULT);
+	conf->db_pool_size = DB_POOL_DEFAULT;
+	conf->db_connect_timeout_ms = DB_CONNECT_TIMEOUT_DEFAULT_MS;
+	conf->db_statement_timeout_ms = DB_STATEMENT_TIMEOUT_DEFAULT_MS;
+	conf->db_timezone = db_config_strdup("UTC");
+}
+
+void
+db_config_free(struct benjid_config *conf)
+{
+	free(conf->db_url);
+	free(conf->db_user);
+	free(conf->db_timezone);
+	conf->db_url = conf->db_user = NULL;
+	conf->db_timezone = NULL;
+}
+
+/* Gives dst its own copies of src's strings after a struct copy. */
+void
+db_config_copy(struct benjid_config *dst, const struct benjid_config *src)
+{
+	dst->db_url = db_config_strdup(src->db_url);
+	dst->db_user = db_config_strdup(src->db_user);
+	dst->db_timezone = db_config_strdup(src->db_timezone);
+}
+
+static void
+db_config_replace(char **field, const char *value)
+{
+	free(*field);
+	*field = db_config_strdup(value);
+}
+
+/* A time zone name as the IANA database spells them, or a UTC offset. */
+static int
+db_config_timezone_valid(const char *tz)
+{
+	size_t	 len = strlen(tz);
+
+	return len > 0 && len < 64 && isalpha((unsigned char)tz[0]) &&
+	    tz[strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789/_+-")] == '\0';
+}
+
+static int
+db_config_duration(const char *option, const char *value, uint64_t *ms,
+    char *err, size_t errsz)
+{
+	if (parse_duration_ms(value, ms) == -1 || *ms == 0 ||
+	    *ms > DB_TIMEOUT_MAX_MS) {
+		snprintf(err, errsz, "invalid database %s \"%s\": expected an "
+		    "ISO-8601 duration from PT0.001S to PT1H, such as PT5S",
+		    option, value);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sets one "database" option: url, user, pool-size, connect-timeout,
+ * statement-timeout or timezone. Returns -1 with a message in err.
+ */
+int
+db_config_set(struct benjid_config *conf, const char *option,
+    const char *value, char *err, size_t errsz)
+{
+	struct db_params	 params;
+	char			*end;
+	unsigned long		 n;
+
+	if (strcmp(option, "url") == 0) {
+		if (db_url_parse(value, &params, err, errsz) == -1)
+			return -1;
+		db_params_free(&params);
+		db_config_replace(&conf->db_url, value);
+	} else if (strcmp(option, "user") == 0) {
+		if (*value == '\0') {
+			snprintf(err, errsz, "empty database user");
+			return -1;
+		}
+		db_config_replace(&conf->db_user, value);
+	} else if (strcmp(option, "pool-size") == 0) {
+		n = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)*value) || *end != '\0' || n < 1 ||
+		    n > DB_POOL_MAX) {
+			snprintf(err, errsz, "invalid database pool-size "
+			    "\"%s\": expected 1 to %d connections", value,
+			    DB_POOL_MAX);
+			return -1;
+		}
+		conf->db_pool_size = n;
+	} else if (strcmp(option, "connect-timeout") == 0) {
+		return db_config_duration(option, value,
+		    &conf->db_connect_timeout_ms, err, errsz);
+	} else if (strcmp(option, "statement-timeout") == 0) {
+		return db_config_duration(option, value,
+		    &conf->db_statement_timeout_ms, err, errsz);
+	} else if (strcmp(option, "timezone") == 0) {
+		if (!db_config_timezone_valid(value)) {
+			snprintf(err, errsz, "invalid database timezone \"%s\": "
+			    "expected a name such as UTC or Europe/Berlin",
+			    value);
+			return -1;
+		}
+		db_config_replace(&conf->db_timezone, value);
+	} else {
+		snprintf(err, errsz, "unknown database option \"%s\": expected "
+		    "url, user, pool-size, connect-timeout, statement-timeout "
+		    "or timezone", option);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Applies SPRING_DATASOURCE_URL and _USERNAME over the file. The
+ * password is the secrets code's: see secrets_env_open.
+ * Empty variables count as unset.
+ */
+int
+db_config_env(struct benjid_config *conf, char *err, size_t errsz)
+{
+	const char	*url = getenv("SPRING_DATASOURCE_URL");
+	const char	*user = getenv("SPRING_DATASOURCE_USERNAME");
+	char		 msg[512];
+
+	if (url != NULL && *url != '\0' &&
+	    db_config_set(conf, "url", url, msg, sizeof(msg)) == -1) {
+		snprintf(err, errsz, "invalid SPRING_DATASOURCE_URL: %s", msg);
+		return -1;
+	}
+	if (user != NULL && *user != '\0')
+		db_config_replace(&conf->db_user, user);
+	return 0;
+}

@@ -1,0 +1,468 @@
+/*
+ * CSV imports in the db child. The http child parses and validates the
+ * file, then sends its rows in pieces (IMSG_DB_IMPORT_BEGIN, _ROWS,
+ * _COMMIT). This side buffers the pieces and writes the whole import with
+ * ONE statement, which PostgreSQL runs as one transaction: every row,
+ * the batch, the cash movements and the positions are written, or none.
+ *
+ * A row is skipped as a duplicate when its dedup key is already stored.
+ * Positions follow the average-cost rule of csvimport.h, computed in SQL
+ * on numeric with the same rounding as csvimport_position_apply.
+ *
+ * Fields of a bank row object: seq (int, file order), k (dedup key),
+ * d (YYYY-MM-DD), s (description), a (amount), c (category or null),
+ * n (notes or null), p (pending), acct (account name).
+ * Fields of a brokerage row object: seq (int, oldest first) and line
+ * (int), then k and d as above, c (code as exported), act ("buy", "sell"
+ * or "cash"), t (ticker or null), q and pr (quantity and price or null),
+ * a (amount), s (description or null), ck (cash_movement kind) and acct.
+ */
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "benjid.h"
+#include "db.h"
+#include "csvimport.h"
+
+#define DB_IMPORTS_MAX		4	/* imports buffered at once */
+/* An import that gets no piece for this long is dropped. */
+#define DB_IMPORT_IDLE_MS	60000
+
+/* Statement ids share one 64-bit set with db_query.c, which uses 0 to 8. */
+#define DB_STMT_IMPORT_BANK	48
+#define DB_STMT_IMPORT_ACTIVITY	49
+
+struct db_import {
+	TAILQ_ENTRY(db_import)	 entry;
+	uint64_t		 id;
+	enum procid		 peer;
+	uint64_t		 kind;
+	char			 account[CSVIMPORT_ACCOUNT_MAX * 4 + 1];
+	char			 account_kind[16];
+	char			 layout[64];
+	char			 file[1024];
+	char			 sha256[65];
+	char			 rows_read[24];
+	char			*json;
+	size_t			 len;
+	size_t			 size;
+	struct event		*expire;
+};
+TAILQ_HEAD(db_imports, db_import);
+
+struct db_import_call {
+	struct privsep		*ps;
+	enum procid		 peer;
+	uint32_t		 peerid;
+	struct db_import	*imp;
+};
+
+static struct db_imports	 db_imports =
+				    TAILQ_HEAD_INITIALIZER(db_imports);
+static unsigned int		 db_nimports;
+static uint64_t			 db_import_next_id;
+
+/* The rows of every piece: $1 is a JSON array of the pieces' arrays. */
+#define DB_IMPORT_ROWS(columns)						\
+	"r AS (SELECT x.* FROM jsonb_array_elements($1::jsonb) AS "	\
+	"piece(v), jsonb_to_recordset(piece.v) AS x(" columns ")), "
+
+/*
+ * An account is upserted with a no-op update, so that RETURNING yields
+ * its id whether it is new or not. Only accounts of new rows are touched.
+ * The batch id is drawn first because the rows reference it. Their
+ * foreign keys are checked at the end of the statement.
+ *
+ * NOTE: the whole import runs under statement-timeout. A file of a few
+ * hundred thousand rows can exceed the default of 10 s, and then fails
+ * whole with 503; raise statement-timeout for such files.
+ */
+static const struct db_stmt db_import_bank = {
+	DB_STMT_IMPORT_BANK, "import_bank",
+	"WITH " DB_IMPORT_ROWS("seq int, k text, d date, s text, "
+	    "a numeric, c text, n text, p boolean, acct text")
+	"fresh AS (SELECT r.* FROM r WHERE NOT EXISTS (SELECT 1 FROM "
+	"finance_transaction f WHERE f.dedup_key = r.k)), "
+	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $3 "
+	"FROM fresh ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
+	"RETURNING id, name), "
+	"b AS (SELECT nextval(pg_get_serial_sequence('import_batch', 'id')) "
+	"AS id WHERE EXISTS (SELECT 1 FROM fresh)), "
+	"batch AS (INSERT INTO import_batch (id, kind, account_id, layout, "
+	"file_name, content_sha256, rows_read, rows_inserted, rows_skipped) "
+	"SELECT b.id, 'bank', (SELECT id FROM acct WHERE name = $2), $4, "
+	"nullif($5, ''), $6, $7::int, (SELECT count(*) FROM fresh), "
+	"(SELECT count(*) FROM r) - (SELECT count(*) FROM fresh) FROM b "
+	"RETURNING id), "
+	"ins AS (INSERT INTO finance_transaction (id, posted_at, description, "
+	"amount, category, notes, account_id, import_batch_id, dedup_key, "
+	"pending) SELECT gen_random_uuid()::text, f.d::timestamp AT TIME "
+	"ZONE $8, f.s, f.a, f.c, f.n, acct.id, b.id, f.k, f.p FROM fresh f "
+	"JOIN acct ON acct.name = f.acct, b ORDER BY f.seq RETURNING 1), "
+	/* A pending row that an export now shows posted stops pending. */
+	"upd AS (UPDATE finance_transaction t SET pending = false FROM r "
+	"WHERE t.dedup_key = r.k AND t.pending AND NOT r.p RETURNING 1) "
+	"SELECT (SELECT count(*) FROM ins)::text, ((SELECT count(*) FROM r) "
+	"- (SELECT count(*) FROM fresh))::text, (SELECT count(*) FROM "
+	"upd)::text, (SELECT id FROM batch)::text, NULL, NULL",
+	8
+};
+
+/*
+ * pos walks the new trades of each ticker in order from the stored
+ * position. A Sell keeps cost * remaining / held rounded half away from
+ * zero to 6 places, computed exactly with div() for a cost that is not
+ * negative. A Sell past the position marks its line, and then nothing at
+ * all is written.
+ *
+ * NOTE: trades apply in the order they are imported. A file of older
+ * trades imported after newer ones changes the average cost as if the
+ * older trades came last.
+ */
+static const struct db_stmt db_import_activity = {
+	DB_STMT_IMPORT_ACTIVITY, "import_activity",
+	"WITH RECURSIVE " DB_IMPORT_ROWS("seq int, line int, k text, d date, "
+	    "c text, act text, t text, q numeric, pr numeric, a numeric, "
+	    "s text, ck text, acct text")
+	"fresh AS (SELECT r.* FROM r WHERE NOT EXISTS (SELECT 1 FROM "
+	"portfolio_activity pa WHERE pa.dedup_key = r.k)), "
+	"tr AS (SELECT t, act, q, -a AS cost, line, row_number() OVER "
+	"(PARTITION BY t ORDER BY seq) AS n FROM fresh WHERE act IN ('buy', "
+	"'sell')), "
+	"pos (t, n, qty, basis, bad) AS (SELECT s.t, 0::bigint, "
+	"coalesce(p.qty, 0)::numeric, coalesce(p.basis, 0)::numeric, "
+	"NULL::int FROM (SELECT DISTINCT t FROM tr) s LEFT JOIN "
+	"portfolio_position p ON p.ticker = s.t "
+	"UNION ALL SELECT pos.t, tr.n, CASE WHEN tr.act = 'buy' THEN "
+	"pos.qty + tr.q ELSE pos.qty - tr.q END, CASE WHEN tr.act = 'buy' "
+	"THEN pos.basis + tr.cost WHEN pos.qty - tr.q <= 0 THEN 0 ELSE "
+	"div(pos.basis * (pos.qty - tr.q) * 2000000 + pos.qty, 2 * pos.qty) "
+	"/ 1000000 END, CASE WHEN tr.act = 'sell' AND tr.q > pos.qty THEN "
+	"tr.line END FROM pos JOIN tr ON tr.t = pos.t AND tr.n = pos.n + 1), "
+	"bad AS (SELECT bad AS line, t FROM pos WHERE bad IS NOT NULL ORDER "
+	"BY bad LIMIT 1), "
+	"last AS (SELECT DISTINCT ON (t) t, qty, basis FROM pos ORDER BY t, "
+	"n DESC), "
+	"ok AS (SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM bad) AND "
+	"EXISTS (SELECT 1 FROM fresh)), "
+	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $3 "
+	"FROM fresh, ok ON CONFLICT (name) DO UPDATE SET name = "
+	"EXCLUDED.name RETURNING id, name), "
+	"b AS (SELECT nextval(pg_get_serial_sequence('import_batch', 'id')) "
+	"AS id FROM ok), "
+	"batch AS (INSERT INTO import_batch (id, kind, account_id, layout, "
+	"file_name, content_sha256, rows_read, rows_inserted, rows_skipped) "
+	"SELECT b.id, 'brokerage', (SELECT id FROM acct WHERE name = $2), $4, "
+	"nullif($5, ''), $6, $7::int, (SELECT count(*) FROM fresh), "
+	"(SELECT count(*) FROM r) - (SELECT count(*) FROM fresh) FROM b "
+	"RETURNING id), "
+	"ins AS (INSERT INTO portfolio_activity (account_id, trade_date, "
+	"action, ticker, quantity, price, amount, description, "
+	"import_batch_id, dedup_key) SELECT acct.id, f.d, f.c, f.t, f.q, "
+	"f.pr, f.a, f.s, b.id, f.k FROM fresh f JOIN acct ON acct.name = "
+	"f.acct, b ORDER BY f.seq RETURNING 1), "
+	"cash AS (INSERT INTO cash_movement (account_id, posted_at, amount, "
+	"kind, description, import_batch_id, dedup_key) SELECT acct.id, "
+	"f.d::timestamp AT TIME ZONE $8, f.a, f.ck, f.s, b.id, f.k FROM "
+	"fresh f JOIN acct ON acct.name = f.acct, b RETURNING 1), "
+	"held AS (INSERT INTO portfolio_position (ticker, qty, basis) SELECT "
+	"t, qty, basis FROM last, ok WHERE qty > 0 ON CONFLICT (ticker) DO "
+	"UPDATE SET qty = EXCLUDED.qty, basis = EXCLUDED.basis RETURNING 1), "
+	"sold AS (DELETE FROM portfolio_position p USING last, ok WHERE "
+	"p.ticker = last.t AND last.qty = 0 RETURNING 1) "
+	"SELECT (SELECT count(*) FROM ins)::text, CASE WHEN EXISTS (SELECT 1 "
+	"FROM bad) THEN '0' ELSE ((SELECT count(*) FROM r) - (SELECT "
+	"count(*) FROM fresh))::text END, ((SELECT count(*) FROM held) + "
+	"(SELECT count(*) FROM sold) + (SELECT count(*) FROM cash))::text, "
+	"(SELECT id FROM batch)::text, (SELECT line FROM bad)::text, "
+	"(SELECT t FROM bad)",
+	8
+};
+
+static void
+db_import_free(struct db_import *imp)
+{
+	if (imp->expire != NULL)
+		event_free(imp->expire);
+	free(imp->json);
+	free(imp);
+}
+
+static void
+db_import_drop(struct db_import *imp)
+{
+	TAILQ_REMOVE(&db_imports, imp, entry);
+	db_nimports--;
+	db_import_free(imp);
+}
+
+/* Sends IMSG_DB_RESULT with the rows of res, or with one row of values. */
+static void
+db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
+    enum db_status status, const char *message, PGresult *res,
+    const char *value)
+{
+	struct ipc_wbuf	 wb;
+	int		 i, j, nrows = 0, ncols = 0;
+
+	if (res != NULL && status == DB_OK) {
+		nrows = PQntuples(res);
+		ncols = PQnfields(res);
+	}
+	ipc_wbuf_init(&wb, 3);
+	ipc_put_u64(&wb, status);
+	ipc_put_str(&wb, message != NULL ? message : "");
+	if (value != NULL) {
+		ipc_put_array(&wb, 1);
+		ipc_put_array(&wb, 1);
+		ipc_put_str(&wb, value);
+	} else {
+		ipc_put_array(&wb, nrows);
+		for (i = 0; i < nrows; i++) {
+			ipc_put_array(&wb, ncols);
+			for (j = 0; j < ncols; j++) {
+				if (PQgetisnull(res, i, j))
+					ipc_put_nil(&wb);
+				else
+					ipc_put_strn(&wb, PQgetvalue(res, i, j),
+					    PQgetlength(res, i, j));
+			}
+		}
+	}
+	proc_compose(ps, peer, IMSG_DB_RESULT, peerid, -1, &wb);
+}
+
+static void
+db_import_expire(evutil_socket_t fd, short events, void *arg)
+{
+	struct db_import	*imp = arg;
+
+	log_warnx("import %llu dropped: no piece for %d seconds",
+	    (unsigned long long)imp->id, DB_IMPORT_IDLE_MS / 1000);
+	db_import_drop(imp);
+}
+
+static void
+db_import_touch(struct db_import *imp)
+{
+	struct timeval	 tv = { DB_IMPORT_IDLE_MS / 1000, 0 };
+
+	evtimer_add(imp->expire, &tv);
+}
+
+static struct db_import *
+db_import_find(enum procid peer, uint64_t id)
+{
+	struct db_import	*imp;
+
+	TAILQ_FOREACH(imp, &db_imports, entry)
+		if (imp->id == id && imp->peer == peer)
+			return imp;
+	return NULL;
+}
+
+static void
+db_import_malformed(enum procid peer, struct ipc_msg *msg)
+{
+	fatalx("db: malformed import message type %u from %s",
+	    msg->hdr.type, proc_name(peer));
+}
+
+static void
+db_import_begin(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	struct ipc_body		 b;
+	struct db_import	*imp;
+	const char		*why;
+	char			 id[24];
+	uint64_t		 rows;
+
+	if ((imp = calloc(1, sizeof(*imp))) == NULL)
+		fatal("%s", __func__);
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_u64(&b, &imp->kind, CSVIMPORT_ACTIVITY) == -1 ||
+	    ipc_get_str(&b, imp->account, sizeof(imp->account)) == -1 ||
+	    ipc_get_str(&b, imp->account_kind,
+	    sizeof(imp->account_kind)) == -1 ||
+	    ipc_get_str(&b, imp->layout, sizeof(imp->layout)) == -1 ||
+	    ipc_get_str(&b, imp->file, sizeof(imp->file)) == -1 ||
+	    ipc_get_str(&b, imp->sha256, sizeof(imp->sha256)) == -1 ||
+	    ipc_get_u64(&b, &rows, UINT32_MAX) == -1 || ipc_get_end(&b) == -1)
+		db_import_malformed(peer, msg);
+	ipc_body_close(&b);
+
+	if (!db_ready(&why)) {
+		free(imp);
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE, why,
+		    NULL, NULL);
+		return;
+	}
+	if (db_nimports == DB_IMPORTS_MAX) {
+		free(imp);
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
+		    "too many imports at once; try again", NULL, NULL);
+		return;
+	}
+	snprintf(imp->rows_read, sizeof(imp->rows_read), "%llu",
+	    (unsigned long long)rows);
+	imp->id = ++db_import_next_id;
+	imp->peer = peer;
+	if ((imp->expire = evtimer_new(ps->base, db_import_expire, imp)) ==
+	    NULL || (imp->json = strdup("[")) == NULL)
+		fatal("%s", __func__);
+	imp->len = imp->size = 1;
+	TAILQ_INSERT_TAIL(&db_imports, imp, entry);
+	db_nimports++;
+	db_import_touch(imp);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
+	db_import_reply(ps, peer, msg->hdr.peerid, DB_OK, "", NULL, id);
+}
+
+/* Appends one piece, a JSON array, to the import's array of pieces. */
+static int
+db_import_append(struct db_import *imp, const char *s, size_t len)
+{
+	size_t	 need = imp->len + 1 + len + 2;
+	char	*grown;
+
+	if (need > CSVIMPORT_BUFFER_MAX)
+		return -1;
+	if (need > imp->size) {
+		if ((grown = realloc(imp->json, need * 2)) == NULL)
+			return -1;
+		imp->json = grown;
+		imp->size = need * 2;
+	}
+	if (imp->len > 1)
+		imp->json[imp->len++] = ',';
+	memcpy(imp->json + imp->len, s, len);
+	imp->len += len;
+	imp->json[imp->len] = '\0';
+	return 0;
+}
+
+static void
+db_import_rows(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	struct ipc_body		 b;
+	struct db_import	*imp;
+	const char		*s;
+	size_t			 len;
+	uint64_t		 id;
+
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_u64(&b, &id, UINT64_MAX) == -1 ||
+	    ipc_get_strp(&b, &s, &len, CSVIMPORT_PIECE_MAX) == -1 ||
+	    len < 2 || s[0] != '[' || s[len - 1] != ']' ||
+	    memchr(s, '\0', len) != NULL || ipc_get_end(&b) == -1)
+		db_import_malformed(peer, msg);
+
+	if ((imp = db_import_find(peer, id)) == NULL) {
+		ipc_body_close(&b);
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_NOT_FOUND,
+		    "no such import; it may have expired", NULL, NULL);
+		return;
+	}
+	if (db_import_append(imp, s, len) == -1) {
+		ipc_body_close(&b);
+		db_import_drop(imp);
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_INVALID,
+		    "the import is too large", NULL, NULL);
+		return;
+	}
+	ipc_body_close(&b);
+	db_import_touch(imp);
+	db_import_reply(ps, peer, msg->hdr.peerid, DB_OK, "", NULL, NULL);
+}
+
+static void
+db_import_done(void *arg, enum db_status status, const char *message,
+    PGresult *res)
+{
+	struct db_import_call	*call = arg;
+
+	if (status == DB_OK)
+		log_info("import %llu of %s written",
+		    (unsigned long long)call->imp->id, call->imp->layout);
+	else
+		log_warnx("import %llu failed: %s",
+		    (unsigned long long)call->imp->id, message);
+	db_import_reply(call->ps, call->peer, call->peerid, status, message,
+	    res, NULL);
+	db_import_free(call->imp);
+	free(call);
+}
+
+static void
+db_import_commit(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	struct ipc_body		 b;
+	struct db_import	*imp;
+	struct db_import_call	*call;
+	const char		*params[8];
+	uint64_t		 id;
+
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_u64(&b, &id, UINT64_MAX) == -1 || ipc_get_end(&b) == -1)
+		db_import_malformed(peer, msg);
+	ipc_body_close(&b);
+	if ((imp = db_import_find(peer, id)) == NULL) {
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_NOT_FOUND,
+		    "no such import; it may have expired", NULL, NULL);
+		return;
+	}
+	TAILQ_REMOVE(&db_imports, imp, entry);
+	db_nimports--;
+	evtimer_del(imp->expire);
+	imp->json[imp->len++] = ']';
+	imp->json[imp->len] = '\0';
+
+	params[0] = imp->json;
+	params[1] = imp->account;
+	params[2] = imp->account_kind;
+	params[3] = imp->layout;
+	params[4] = imp->file;
+	params[5] = imp->sha256;
+	params[6] = imp->rows_read;
+	params[7] = db_settings.timezone[0] != '\0' ? db_settings.timezone :
+	    "UTC";
+	if ((call = calloc(1, sizeof(*call))) == NULL)
+		fatal("%s", __func__);
+	call->ps = ps;
+	call->peer = peer;
+	call->peerid = msg->hdr.peerid;
+	call->imp = imp;
+	if (db_pool_submit(imp->kind == CSVIMPORT_BANK ? &db_import_bank :
+	    &db_import_activity, params, 8, db_import_done, call) == -1) {
+		free(call);
+		db_import_free(imp);
+		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
+		    "PostgreSQL is unavailable", NULL, NULL);
+	}
+}
+
+/* Handles the import messages of the http child. */
+void
+db_import_dispatch(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	switch (msg->hdr.type) {
+	case IMSG_DB_IMPORT_BEGIN:
+		db_import_begin(ps, peer, msg);
+		break;
+	case IMSG_DB_IMPORT_ROWS:
+		db_import_rows(ps, peer, msg);
+		break;
+	case IMSG_DB_IMPORT_COMMIT:
+		db_import_commit(ps, peer, msg);
+		break;
+	default:
+		db_import_malformed(peer, msg);
+	}
+}

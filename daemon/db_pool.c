@@ -1,0 +1,489 @@
+/*
+ * The db child's connection pool: non-blocking libpq connections driven by
+ * the child's event loop. Each connection runs one prepared statement at a
+ * time; requests wait in one queue. A lost connection comes back with
+ * exponential backoff, and while none is up a request fails at once.
+ */
+
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "benjid.h"
+#include "db.h"
+
+#define DB_POOL_SIZE_MAX	64
+#define DB_QUEUE_MAX		1024
+#define DB_BACKOFF_MS		100
+#define DB_BACKOFF_MAX_MS	5000
+
+enum db_conn_state {
+	DB_CONN_DOWN = 0,
+	DB_CONN_CONNECTING,
+	DB_CONN_IDLE,
+	DB_CONN_BUSY
+};
+
+struct db_job {
+	TAILQ_ENTRY(db_job)	 entry;
+	const struct db_stmt	*stmt;
+	char			*params[DB_STMT_PARAMS_MAX];
+	int			 nparams;
+	int			 preparing;
+	db_done_cb		 cb;
+	void			*arg;
+};
+TAILQ_HEAD(db_jobs, db_job);
+
+struct db_conn {
+	unsigned int		 index;
+	PGconn			*pg;
+	enum db_conn_state	 state;
+	struct event		*ev;
+	short			 watching;
+	struct event		*timer;	/* connect deadline or reconnect */
+	unsigned int		 backoff_ms;
+	uint64_t		 prepared;	/* bits of db_stmt.id */
+	struct db_job		*job;
+	PGresult		*result;
+};
+
+static struct event_base	*db_base;
+static struct db_conn		 db_conns[DB_POOL_SIZE_MAX];
+static unsigned int		 db_nconns;
+static struct db_jobs		 db_queue = TAILQ_HEAD_INITIALIZER(db_queue);
+static unsigned int		 db_nqueued;
+static unsigned int		 db_up;
+
+static void	db_conn_event(evutil_socket_t, short, void *);
+static void	db_conn_connect(struct db_conn *);
+static void	db_conn_lost(struct db_conn *, const char *);
+static void	db_pool_pump(void);
+
+static void
+db_job_free(struct db_job *job)
+{
+	int	 i;
+
+	for (i = 0; i < job->nparams; i++)
+		free(job->params[i]);
+	free(job);
+}
+
+static void
+db_job_finish(struct db_job *job, enum db_status status, const char *message,
+    PGresult *res)
+{
+	job->cb(job->arg, status, message, res);
+	db_job_free(job);
+}
+
+/* Watches the connection's socket for what libpq waits for. */
+static void
+db_conn_watch(struct db_conn *c, short what)
+{
+	int	 fd = PQsocket(c->pg);
+
+	if (c->ev != NULL && c->watching == what &&
+	    event_get_fd(c->ev) == fd)
+		return;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	c->watching = what;
+	c->ev = event_new(db_base, fd, what | EV_PERSIST, db_conn_event, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) == -1)
+		fatalx("db: cannot watch a PostgreSQL connection");
+}
+
+static void
+db_conn_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct db_conn	*c = arg;
+
+	if (c->state == DB_CONN_DOWN) {
+		db_conn_connect(c);
+		return;
+	}
+	/* The connect deadline passed. */
+	db_conn_lost(c, "connect timed out");
+}
+
+static void
+db_conn_schedule(struct db_conn *c, unsigned int ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_del(c->timer);
+	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Closes a broken connection, fails its request and schedules the next
+ * attempt. The request is not retried: a write may have committed.
+ */
+static void
+db_conn_lost(struct db_conn *c, const char *why)
+{
+	struct db_job	*job = c->job;
+
+	if (c->state == DB_CONN_IDLE || c->state == DB_CONN_BUSY) {
+		db_up--;
+		log_warnx("connection %u to PostgreSQL lost: %s", c->index,
+		    why);
+	} else if (c->backoff_ms == 0 || c->backoff_ms >= DB_BACKOFF_MAX_MS)
+		log_warnx("connection %u to PostgreSQL failed: %s", c->index,
+		    why);
+	if (c->ev != NULL) {
+		event_free(c->ev);
+		c->ev = NULL;
+	}
+	if (c->result != NULL) {
+		PQclear(c->result);
+		c->result = NULL;
+	}
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->job = NULL;
+	c->prepared = 0;
+	c->state = DB_CONN_DOWN;
+
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DB_BACKOFF_MS;
+	if (c->backoff_ms > DB_BACKOFF_MAX_MS)
+		c->backoff_ms = DB_BACKOFF_MAX_MS;
+	db_conn_schedule(c, c->backoff_ms);
+
+	if (job != NULL)
+		db_job_finish(job, DB_UNAVAILABLE,
+		    "the connection to PostgreSQL was lost", NULL);
+	/* With no connection left, waiting requests cannot be served. */
+	if (db_up == 0) {
+		while ((job = TAILQ_FIRST(&db_queue)) != NULL) {
+			TAILQ_REMOVE(&db_queue, job, entry);
+			db_nqueued--;
+			db_job_finish(job, DB_UNAVAILABLE,
+			    "PostgreSQL is unavailable", NULL);
+		}
+	}
+}
+
+static void
+db_conn_connect(struct db_conn *c)
+{
+	const struct db_params	*p = &db_settings.params;
+
+	c->pg = PQconnectStartParams((const char *const *)p->keys,
+	    (const char *const *)p->values, 0);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD ||
+	    PQsetnonblocking(c->pg, 1) == -1) {
+		c->state = DB_CONN_CONNECTING;
+		db_conn_lost(c, c->pg ? PQerrorMessage(c->pg) :
+		    "out of memory");
+		return;
+	}
+	c->state = DB_CONN_CONNECTING;
+	db_conn_watch(c, EV_WRITE);
+	db_conn_schedule(c, db_settings.connect_timeout_ms);
+}
+
+static void
+db_conn_connected(struct db_conn *c)
+{
+	evtimer_del(c->timer);
+	c->state = DB_CONN_IDLE;
+	c->backoff_ms = 0;
+	if (db_up++ == 0)
+		log_info("connected to PostgreSQL");
+	log_debug("connection %u to PostgreSQL ready", c->index);
+	db_conn_watch(c, EV_READ);
+	db_pool_pump();
+}
+
+static void
+db_conn_poll(struct db_conn *c)
+{
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		db_conn_watch(c, EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		db_conn_watch(c, EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		db_conn_connected(c);
+		break;
+	default:
+		db_conn_lost(c, PQerrorMessage(c->pg));
+		break;
+	}
+}
+
+/* Sends the job's next step: PREPARE once per connection, then EXECUTE. */
+static int
+db_conn_send(struct db_conn *c)
+{
+	struct db_job	*job = c->job;
+	int		 r;
+
+	if (!(c->prepared & (1ULL << job->stmt->id))) {
+		job->preparing = 1;
+		r = PQsendPrepare(c->pg, job->stmt->name, job->stmt->sql,
+		    job->stmt->nparams, NULL);
+	} else {
+		job->preparing = 0;
+		r = PQsendQueryPrepared(c->pg, job->stmt->name, job->nparams,
+		    (const char *const *)job->params, NULL, NULL, 0);
+	}
+	if (r == 0)
+		return -1;
+	switch (PQflush(c->pg)) {
+	case 0:
+		db_conn_watch(c, EV_READ);
+		return 0;
+	case 1:
+		db_conn_watch(c, EV_READ | EV_WRITE);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The last result of a command arrived: prepare done, or query done. */
+static void
+db_conn_complete(struct db_conn *c)
+{
+	struct db_job	*job = c->job;
+	PGresult	*res = c->result;
+	const char	*message;
+	enum db_status	 status;
+
+	c->result = NULL;
+	status = db_result_status(res, &message);
+	if (job->preparing && status == DB_OK) {
+		PQclear(res);
+		c->prepared |= 1ULL << job->stmt->id;
+		if (db_conn_send(c) == -1)
+			db_conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (job->preparing)
+		log_warnx("cannot prepare statement %s: %s", job->stmt->name,
+		    message);
+	c->job = NULL;
+	c->state = DB_CONN_IDLE;
+	db_job_finish(job, status, message, res);
+	PQclear(res);
+	db_pool_pump();
+}
+
+static void
+db_conn_read(struct db_conn *c)
+{
+	PGresult	*res;
+
+	if (PQconsumeInput(c->pg) == 0) {
+		db_conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (c->state == DB_CONN_IDLE) {
+		/* Nothing is expected: a notice, or the server going away. */
+		while (!PQisBusy(c->pg) && (res = PQgetResult(c->pg)) != NULL)
+			PQclear(res);
+		if (PQstatus(c->pg) == CONNECTION_BAD)
+			db_conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	while (!PQisBusy(c->pg)) {
+		if ((res = PQgetResult(c->pg)) == NULL) {
+			if (c->result == NULL) {
+				db_conn_lost(c, "no result from PostgreSQL");
+				return;
+			}
+			db_conn_complete(c);
+			return;
+		}
+		if (c->result != NULL)
+			PQclear(c->result);
+		c->result = res;
+	}
+}
+
+static void
+db_conn_event(evutil_socket_t fd, short events, void *arg)
+{
+	struct db_conn	*c = arg;
+
+	switch (c->state) {
+	case DB_CONN_CONNECTING:
+		db_conn_poll(c);
+		return;
+	case DB_CONN_BUSY:
+		if ((events & EV_WRITE) != 0) {
+			switch (PQflush(c->pg)) {
+			case 0:
+				db_conn_watch(c, EV_READ);
+				break;
+			case 1:
+				break;
+			default:
+				db_conn_lost(c, PQerrorMessage(c->pg));
+				return;
+			}
+		}
+		if ((events & EV_READ) != 0)
+			db_conn_read(c);
+		return;
+	case DB_CONN_IDLE:
+		db_conn_read(c);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+db_pool_pump(void)
+{
+	struct db_conn	*c;
+	struct db_job	*job;
+	unsigned int	 i;
+
+	for (i = 0; i < db_nconns && !TAILQ_EMPTY(&db_queue); i++) {
+		c = &db_conns[i];
+		if (c->state != DB_CONN_IDLE)
+			continue;
+		job = TAILQ_FIRST(&db_queue);
+		TAILQ_REMOVE(&db_queue, job, entry);
+		db_nqueued--;
+		c->job = job;
+		c->state = DB_CONN_BUSY;
+		if (db_conn_send(c) == -1)
+			db_conn_lost(c, PQerrorMessage(c->pg));
+	}
+}
+
+/* Opens the pool's connections; each retries on its own when it fails. */
+void
+db_pool_start(struct event_base *base)
+{
+	struct db_conn	*c;
+	unsigned int	 i;
+
+	if (db_nconns != 0)
+		return;
+	db_base = base;
+	db_nconns = db_settings.pool_size;
+	if (db_nconns == 0 || db_nconns > DB_POOL_SIZE_MAX)
+		fatalx("db: invalid pool size %u", db_nconns);
+	for (i = 0; i < db_nconns; i++) {
+		c = &db_conns[i];
+		c->index = i;
+		if ((c->timer = evtimer_new(base, db_conn_timer_cb, c)) ==
+		    NULL)
+			fatalx("db: evtimer_new failed");
+		db_conn_connect(c);
+	}
+}
+
+/* Closes every connection; in-flight statements end with them. */
+void
+db_pool_stop(void)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < db_nconns; i++)
+		if (db_conns[i].pg != NULL)
+			PQfinish(db_conns[i].pg);
+}
+
+unsigned int
+db_pool_connected(void)
+{
+	return db_up;
+}
+
+/* Returns the number of requests queued or running. */
+unsigned int
+db_pool_active(void)
+{
+	unsigned int	 i, n = db_nqueued;
+
+	for (i = 0; i < db_nconns; i++)
+		if (db_conns[i].state == DB_CONN_BUSY)
+			n++;
+	return n;
+}
+
+/*
+ * Queues one statement with its text parameters (NULL for SQL NULL). cb
+ * runs once with the result, which it must not keep. Returns -1 without
+ * calling cb when no connection is up or the queue is full.
+ */
+int
+db_pool_submit(const struct db_stmt *stmt, const char *const *params,
+    int nparams, db_done_cb cb, void *arg)
+{
+	struct db_job	*job;
+	int		 i;
+
+	if (db_up == 0 || db_nqueued >= DB_QUEUE_MAX ||
+	    nparams > DB_STMT_PARAMS_MAX || nparams != stmt->nparams)
+		return -1;
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return -1;
+	job->stmt = stmt;
+	job->cb = cb;
+	job->arg = arg;
+	for (i = 0; i < nparams; i++) {
+		if (params[i] != NULL &&
+		    (job->params[i] = strdup(params[i])) == NULL) {
+			job->nparams = i;
+			db_job_free(job);
+			return -1;
+		}
+	}
+	job->nparams = nparams;
+	TAILQ_INSERT_TAIL(&db_queue, job, entry);
+	db_nqueued++;
+	db_pool_pump();
+	return 0;
+}
+
+/*
+ * Classifies a result: connection and shutdown errors and timeouts mean
+ * the database is unavailable, data and constraint errors mean an invalid
+ * value. message is PostgreSQL's primary message.
+ */
+enum db_status
+db_result_status(const PGresult *res, const char **message)
+{
+	const char	*state;
+
+	*message = "";
+	if (res == NULL) {
+		*message = "no result";
+		return DB_FAILED;
+	}
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+		return DB_OK;
+	default:
+		break;
+	}
+	if ((*message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) ==
+	    NULL)
+		*message = PQresultErrorMessage(res);
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state == NULL)
+		return DB_FAILED;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0)
+		return DB_UNAVAILABLE;
+	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
+		return DB_INVALID;
+	return DB_FAILED;
+}
