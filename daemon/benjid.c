@@ -56,6 +56,7 @@ static struct event		*shutdown_ev;
 
 static void	parent_start_child(enum procid);
 static void	parent_shutdown(int);
+static void	parent_stop_backends(void);
 
 static __attribute__((__noreturn__)) void
 usage(void)
@@ -281,8 +282,11 @@ parent_child_died(struct benjid_child *c, int status)
 		ipc_conn_free(c->conn);
 		c->conn = NULL;
 	}
-	if (shutting_down)
+	if (shutting_down) {
+		if (c->id == PROC_HTTP)
+			parent_stop_backends();
 		return;
+	}
 	if (c->id == PROC_SECRETS && !secrets_restart_allowed()) {
 		log_warnx("secrets died and the secrets of the environment "
 		    "are gone: stopping benjid for its service manager to "
@@ -354,11 +358,36 @@ parent_kill_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+static void
+parent_stop_child(struct benjid_child *c)
+{
+	struct ipc_wbuf	 wb;
+
+	if (c->conn == NULL) {
+		if (c->pid > 0)
+			kill(c->pid, SIGTERM);
+		return;
+	}
+	ipc_wbuf_init(&wb, 1);
+	ipc_put_u64(&wb, conf.shutdown_timeout_ms);
+	ipc_compose(c->conn, IMSG_CTL_SHUTDOWN, 0, -1, &wb);
+}
+
+/* Stops every child but http, once http no longer needs them. */
+static void
+parent_stop_backends(void)
+{
+	int	 i;
+
+	for (i = PROC_PARENT + 1; i < PROC_MAX; i++)
+		if (i != PROC_HTTP && children[i].pid > 0)
+			parent_stop_child(&children[i]);
+}
+
 /* Asks every child to finish its work, then kills what is left. */
 static void
 parent_shutdown(int code)
 {
-	struct ipc_wbuf	 wb;
 	struct timeval	 tv;
 	int		 i;
 
@@ -368,17 +397,16 @@ parent_shutdown(int code)
 		return;
 	shutting_down = 1;
 
-	for (i = PROC_PARENT + 1; i < PROC_MAX; i++) {
+	for (i = PROC_PARENT + 1; i < PROC_MAX; i++)
 		evtimer_del(children[i].restart_ev);
-		if (children[i].conn == NULL) {
-			if (children[i].pid > 0)
-				kill(children[i].pid, SIGTERM);
-			continue;
-		}
-		ipc_wbuf_init(&wb, 1);
-		ipc_put_u64(&wb, conf.shutdown_timeout_ms);
-		ipc_compose(children[i].conn, IMSG_CTL_SHUTDOWN, 0, -1, &wb);
-	}
+	/*
+	 * http stops first: its requests in flight still need the fetcher,
+	 * db and secrets, which are told to stop once http has exited.
+	 */
+	if (children[PROC_HTTP].pid > 0)
+		parent_stop_child(&children[PROC_HTTP]);
+	else
+		parent_stop_backends();
 
 	tv.tv_sec = (conf.shutdown_timeout_ms + 1000) / 1000;
 	tv.tv_usec = ((conf.shutdown_timeout_ms + 1000) % 1000) * 1000;
