@@ -246,6 +246,8 @@ parent_start_child(enum procid id)
 			parent_link(privsep_pairs[i][0], privsep_pairs[i][1]);
 	}
 	ipc_send(c->conn, IMSG_CTL_START, 0, -1);
+	if (children[PROC_HTTP].conn != NULL)
+		http_processes_send(children[PROC_HTTP].conn);
 	log_debug("started %s (pid %d)", proc_name(id), (int)c->pid);
 }
 
@@ -449,6 +451,7 @@ parent_reload(char *err, size_t errsz)
 	conf.shutdown_timeout_ms = nc.shutdown_timeout_ms;
 	http_limits_copy(&conf, &nc);
 	marketdata_reload(&conf, &nc);
+	db_config_reload(&conf, &nc);
 	config_free(&nc);
 
 	for (i = PROC_PARENT + 1; i < PROC_MAX; i++)

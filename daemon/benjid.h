@@ -168,6 +168,8 @@ int	 marketdata_env(struct benjid_config *, char *, size_t);
 void	 db_config_defaults(struct benjid_config *);
 void	 db_config_free(struct benjid_config *);
 void	 db_config_copy(struct benjid_config *, const struct benjid_config *);
+void	 db_config_reload(struct benjid_config *,
+	    const struct benjid_config *);
 int	 db_config_set(struct benjid_config *, const char *, const char *,
 	    char *, size_t);
 int	 db_config_env(struct benjid_config *, char *, size_t);
@@ -275,6 +277,8 @@ void	 http_reply_error(struct http_req *, int, const char *, const char *,
 	    struct json_object *);
 struct json_object *http_json_pair(const char *, const char *);
 void	 http_reply_empty(struct http_req *, int);
+void	 http_reply_buffer(struct http_req *, int, const char *,
+	    struct evbuffer *);
 int	 http_query(struct http_req *, const char *, const char **);
 struct evbuffer *http_body(struct http_req *);
 const char *http_header(struct http_req *, const char *);
@@ -284,6 +288,12 @@ void	 http_dispatch_reply(struct privsep *, enum procid,
 	    struct ipc_msg *);
 void	 http_route_run(struct http_req *);
 const char *http_profile(void);
+
+/* http_actuator.c, http_metrics.c: the actuator's own data. */
+void	 http_metrics_record(int, uint64_t);
+void	 http_actuator_dispatch_processes(struct privsep *, enum procid,
+	    struct ipc_msg *);
+void	 http_processes_send(struct ipc_conn *);
 
 /* http_auth.c: decides whether a request may run, then runs it. */
 void	 http_auth_begin(struct http_req *);

@@ -250,6 +250,29 @@ db_dispatch_command(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	    &wb);
 }
 
+/* Answers from memory, without SQL, so that health checks stay cheap. */
+static void
+db_dispatch_health(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
+{
+	struct ipc_body	 b;
+	struct ipc_wbuf	 wb;
+	const char	*why;
+	unsigned int	 queued = db_pool_queued();
+
+	if (ipc_body_open(&b, msg) == -1 || ipc_get_end(&b) == -1)
+		fatalx("db: malformed health request from http");
+	ipc_body_close(&b);
+	db_ready(&why);
+	ipc_wbuf_init(&wb, 6);
+	ipc_put_bool(&wb, db_migrated);
+	ipc_put_u64(&wb, db_settings.pool_size);
+	ipc_put_u64(&wb, db_pool_connected());
+	ipc_put_u64(&wb, db_pool_active() - queued);
+	ipc_put_u64(&wb, queued);
+	ipc_put_str(&wb, why);
+	proc_compose(ps, peer, IMSG_DB_HEALTH, msg->hdr.peerid, -1, &wb);
+}
+
 static const struct privsep_handler db_dispatch_parent[] = {
 	{ IMSG_CTL_CONFIG_DB,	db_dispatch_config },
 	{ IMSG_CTL_DB_COMMAND,	db_dispatch_command },
@@ -258,6 +281,7 @@ static const struct privsep_handler db_dispatch_parent[] = {
 
 static const struct privsep_handler db_dispatch_http[] = {
 	{ IMSG_DB_READINESS,		db_query_dispatch },
+	{ IMSG_DB_HEALTH_GET,		db_dispatch_health },
 	{ IMSG_DB_POSITIONS_LIST,	db_query_dispatch },
 	{ IMSG_DB_POSITION_PUT,		db_query_dispatch },
 	{ IMSG_DB_POSITION_DELETE,	db_query_dispatch },

@@ -102,6 +102,7 @@ void	 db_pool_start(struct event_base *);
 void	 db_pool_stop(void);
 unsigned int db_pool_connected(void);
 unsigned int db_pool_active(void);
+unsigned int db_pool_queued(void);
 int	 db_pool_submit(const struct db_stmt *, const char *const *, int,
 	    db_done_cb, void *);
 enum db_status db_result_status(const PGresult *, const char **);

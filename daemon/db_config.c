@@ -52,6 +52,17 @@ db_config_free(struct benjid_config *conf)
 	conf->db_timezone = NULL;
 }
 
+/* Replaces the database settings of dst by those of src, on reload. */
+void
+db_config_reload(struct benjid_config *dst, const struct benjid_config *src)
+{
+	db_config_free(dst);
+	dst->db_pool_size = src->db_pool_size;
+	dst->db_connect_timeout_ms = src->db_connect_timeout_ms;
+	dst->db_statement_timeout_ms = src->db_statement_timeout_ms;
+	db_config_copy(dst, src);
+}
+
 /* Gives dst its own copies of src's strings after a struct copy. */
 void
 db_config_copy(struct benjid_config *dst, const struct benjid_config *src)

@@ -405,6 +405,12 @@ db_pool_connected(void)
 	return db_up;
 }
 
+unsigned int
+db_pool_queued(void)
+{
+	return db_nqueued;
+}
+
 /* Returns the number of requests queued or running. */
 unsigned int
 db_pool_active(void)

@@ -240,6 +240,26 @@ fetcher_dispatch_evict(struct privsep *ps, enum procid peer,
 	    &wb);
 }
 
+static void
+fetcher_dispatch_stats_get(struct privsep *ps, enum procid peer,
+    struct ipc_msg *msg)
+{
+	struct ipc_body	 b;
+	struct ipc_wbuf	 wb;
+
+	if (ipc_body_open(&b, msg) == -1 || ipc_get_end(&b) == -1)
+		fetcher_fail_malformed(msg);
+	ipc_body_close(&b);
+	ipc_wbuf_init(&wb, 5);
+	ipc_put_u64(&wb, fetcher_cache_size());
+	ipc_put_u64(&wb, fetcher_conf->cache_size);
+	ipc_put_u64(&wb, fetcher_cache_stats.hits);
+	ipc_put_u64(&wb, fetcher_cache_stats.misses);
+	ipc_put_u64(&wb, fetcher_cache_stats.stale);
+	proc_compose(ps, PROC_HTTP, IMSG_QUOTES_STATS, msg->hdr.peerid, -1,
+	    &wb);
+}
+
 /* Keeps the budget and health of providers that stay in the list. */
 static void
 fetcher_set_providers(struct fetcher_conf *nc, const char *list,
@@ -396,6 +416,7 @@ static const struct privsep_handler fetcher_dispatch_http[] = {
 	{ IMSG_QUOTES_GET,		fetcher_dispatch_quotes_get },
 	{ IMSG_QUOTES_HEALTH_GET,	fetcher_dispatch_health_get },
 	{ IMSG_QUOTES_EVICT,		fetcher_dispatch_evict },
+	{ IMSG_QUOTES_STATS_GET,	fetcher_dispatch_stats_get },
 	{ 0,				NULL }
 };
 

@@ -90,6 +90,15 @@ void	 fetcher_cache_put(const struct quote_data *, const char *, time_t,
 	    uint64_t);
 size_t	 fetcher_cache_evict(const char *);
 void	 fetcher_cache_trim(void);
+size_t	 fetcher_cache_size(void);
+
+/* Symbol lookups since the fetcher started, for IMSG_QUOTES_STATS. */
+struct cache_stats {
+	uint64_t		 hits;		/* answered by a fresh entry */
+	uint64_t		 misses;	/* sent to a provider */
+	uint64_t		 stale;		/* misses answered by a stale entry */
+};
+extern struct cache_stats	 fetcher_cache_stats;
 
 /* fetcher_curl.c */
 struct fetcher_http;

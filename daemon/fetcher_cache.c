@@ -22,6 +22,8 @@ TAILQ_HEAD(cache_lru, cache_entry);
 static struct cache_lru	 cache_lru = TAILQ_HEAD_INITIALIZER(cache_lru);
 static size_t		 cache_count;
 
+struct cache_stats	 fetcher_cache_stats;
+
 static void
 cache_remove(struct cache_entry *e)
 {
@@ -112,4 +114,10 @@ fetcher_cache_evict(const char *symbol)
 		}
 	}
 	return n;
+}
+
+size_t
+fetcher_cache_size(void)
+{
+	return cache_count;
 }

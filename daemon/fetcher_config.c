@@ -310,6 +310,15 @@ md_check_all(const struct benjid_config *conf, char *err, size_t errsz)
 		    "(TRADING_MARKETDATA_RETRY_MAX_BACKOFF)");
 		return -1;
 	}
+	if (strncmp(conf->marketdata_url, "https://", 8) != 0 &&
+	    !(conf->marketdata_allow_http &&
+	    strncmp(conf->marketdata_url, "http://", 7) == 0)) {
+		snprintf(err, errsz, "marketdata url \"%s\" is not https: use "
+		    "an https:// URL, or set allow-http "
+		    "(TRADING_MARKETDATA_ALLOW_HTTP) for a test server",
+		    conf->marketdata_url);
+		return -1;
+	}
 	if (conf->marketdata_connect_timeout_ms >
 	    conf->marketdata_timeout_ms) {
 		snprintf(err, errsz, "marketdata connect-timeout exceeds "

@@ -51,10 +51,18 @@ static struct flights	 flights = TAILQ_HEAD_INITIALIZER(flights);
 
 static void	 flight_try(struct flight *);
 
+/*
+ * Records a provider failure for IMSG_QUOTES_HEALTH. The text reaches
+ * /actuator/health, so a reply that echoes the API key is not kept.
+ */
 static void
 provider_failed(struct provider *p, const char *state, const char *why)
 {
+	const char	*key = fetcher_conf->api_key;
+
 	p->state = state;
+	if (key != NULL && *key != '\0' && strstr(why, key) != NULL)
+		why = "error text withheld because it contained the API key";
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
 	p->last_error_at = time(NULL);
 }
@@ -80,6 +88,8 @@ flight_finish(struct flight *f, const struct quote_result *r)
 	TAILQ_REMOVE(&flights, f, entry);
 	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
 		TAILQ_REMOVE(&f->waiters, w, entry);
+		if (r->stale)
+			fetcher_cache_stats.stale++;
 		w->cb(w->arg, w->index, r);
 		free(w);
 	}
@@ -414,10 +424,12 @@ fetcher_lookup(const char *symbol, fetcher_done_cb cb, void *arg,
 
 	if ((e = fetcher_cache_get(symbol, now)) != NULL &&
 	    fetcher_cache_fresh(e, now)) {
+		fetcher_cache_stats.hits++;
 		result_from_entry(&r, e, 0);
 		cb(arg, index, &r);
 		return;
 	}
+	fetcher_cache_stats.misses++;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("%s", __func__);
 	w->cb = cb;

@@ -171,6 +171,7 @@ http_send(struct http_req *hr, int status, struct evbuffer *body)
 		bytes = 0;
 	}
 	http_access_log(hr, status, bytes);
+	http_metrics_record(status, http_now_us() - hr->start_us);
 	evhttp_send_reply(hr->req, status, NULL, body);
 	http_req_free(hr);
 }
@@ -224,6 +225,17 @@ http_reply_error(struct http_req *hr, int status, const char *code,
 	    json_object_new_string(message));
 	json_object_object_add(body, "details", details);
 	http_reply_json(hr, status, body);
+}
+
+/* Sends body, which it frees, as content_type, then frees the request. */
+void
+http_reply_buffer(struct http_req *hr, int status, const char *content_type,
+    struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(hr->req),
+	    "Content-Type", content_type);
+	http_send(hr, status, body);
+	evbuffer_free(body);
 }
 
 void
@@ -430,6 +442,25 @@ http_route_find(const char *path, int method, char *allow, size_t allowsz)
 	return NULL;
 }
 
+/*
+ * Random bytes for request ids, drawn 4 KiB at a time: libsodium makes one
+ * getrandom system call per draw. The ids are not secrets.
+ */
+static void
+http_id_random(unsigned char *buf, size_t len)
+{
+	static unsigned char	 pool[4096];
+	static size_t		 left;
+
+	if (left < len) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	memcpy(buf, pool + sizeof(pool) - left, len);
+	sodium_memzero(pool + sizeof(pool) - left, len);
+	left -= len;
+}
+
 static void
 http_request_id(struct http_req *hr)
 {
@@ -452,7 +483,7 @@ http_request_id(struct http_req *hr)
 			return;
 		}
 	}
-	randombytes_buf(raw, sizeof(raw));
+	http_id_random(raw, sizeof(raw));
 	sodium_bin2hex(hr->id, sizeof(hr->id), raw, sizeof(raw));
 }
 
@@ -693,7 +724,7 @@ http_init(struct privsep *ps)
 static void
 http_exit_cb(evutil_socket_t fd, short events, void *arg)
 {
-	if (http_inflight == 0 || arg != NULL)
+	if ((http_inflight == 0 && !http_conn_output_pending()) || arg != NULL)
 		exit(0);
 }
 
@@ -724,6 +755,7 @@ static const struct privsep_handler http_dispatch_parent[] = {
 	{ IMSG_CTL_LISTEN,	http_dispatch_listen },
 	{ IMSG_CTL_CONFIG_AUTH,	http_auth_dispatch_config },
 	{ IMSG_CTL_CONFIG_HTTP,	http_dispatch_config },
+	{ IMSG_CTL_PROCESSES,	http_actuator_dispatch_processes },
 	{ 0,			NULL }
 };
 
@@ -732,12 +764,14 @@ static const struct privsep_handler http_dispatch_fetcher[] = {
 	{ IMSG_QUOTES,		http_dispatch_reply },
 	{ IMSG_QUOTES_HEALTH,	http_dispatch_reply },
 	{ IMSG_QUOTES_EVICTED,	http_dispatch_reply },
+	{ IMSG_QUOTES_STATS,	http_dispatch_reply },
 	{ 0,			NULL }
 };
 
 static const struct privsep_handler http_dispatch_db[] = {
 	{ IMSG_PONG,		http_dispatch_reply },
 	{ IMSG_DB_RESULT,	http_dispatch_reply },
+	{ IMSG_DB_HEALTH,	http_dispatch_reply },
 	{ 0,			NULL }
 };
 

@@ -589,6 +589,27 @@ http_conn_count(void)
 	return conn_count;
 }
 
+/*
+ * Returns 1 while a reply is still on its way to a client's socket: the
+ * process must not exit before the kernel has the bytes.
+ */
+int
+http_conn_output_pending(void)
+{
+	struct http_conn	*c;
+	size_t			 i;
+
+	for (i = 0; i < conn_by_fd_len; i++) {
+		if ((c = conn_by_fd[i]) == NULL || c->closed)
+			continue;
+		if (c->phase == CONN_BUSY ||
+		    evbuffer_get_length(bufferevent_get_output(c->filter)) > 0 ||
+		    evbuffer_get_length(bufferevent_get_output(c->under)) > 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
 http_conn_configure(const struct http_edge_limits *limits,
     const struct http_conn_settings *settings)

@@ -17,6 +17,7 @@
 #include <event2/http.h>
 
 #include "http_edge.h"
+#include "utf8.h"
 
 /* Routes whose body is a CSV import and takes the import limit. */
 static const char *const http_edge_import_paths[] = {
@@ -517,40 +518,6 @@ http_edge_feed(struct http_edge *e, const unsigned char *buf, size_t len,
 	return e->state == EDGE_DONE ? EDGE_END : EDGE_MORE;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
-static size_t
-edge_utf8_len(const unsigned char *p, size_t left)
-{
-	size_t		 n, i;
-	uint32_t	 cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /* Returns 1 when the bytes are UTF-8 without NUL or control characters. */
 int
 http_edge_utf8_valid(const unsigned char *p, size_t len)
@@ -563,7 +530,7 @@ http_edge_utf8_valid(const unsigned char *p, size_t len)
 		/* C1 controls, U+0080 to U+009F. */
 		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] < 0xa0)
 			return 0;
-		if ((n = edge_utf8_len(p + i, len - i)) == 0)
+		if ((n = utf8_len(p + i, len - i)) == 0)
 			return 0;
 	}
 	return 1;

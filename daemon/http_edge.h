@@ -118,6 +118,7 @@ void	 http_conn_configure(const struct http_edge_limits *,
 	    const struct http_conn_settings *);
 int	 http_conn_request(struct evhttp_request *);
 size_t	 http_conn_count(void);
+int	 http_conn_output_pending(void);
 
 /* http_edge.c */
 const char *http_status_reason(int);

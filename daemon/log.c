@@ -5,7 +5,10 @@
  * can neither forge nor split a log line.
  */
 
+#include <sys/uio.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +20,12 @@
 #include <json-c/json.h>
 
 #include "benjid.h"
+#include "utf8.h"
 
 static int		 log_foreground = 1;
 static int		 log_verbose;
 static const char	*log_process = "benjid";
+static pid_t		 log_pid;
 
 static const char *
 log_level_name(int pri)
@@ -37,6 +42,45 @@ log_level_name(int pri)
 	default:
 		return "debug";
 	}
+}
+
+static void
+log_pid_forget(void)
+{
+	log_pid = 0;
+}
+
+/* getpid() is a system call in glibc; the access log asks once a request. */
+static pid_t
+log_getpid(void)
+{
+	static int	 registered;
+
+	if (!registered) {
+		pthread_atfork(NULL, NULL, log_pid_forget);
+		registered = 1;
+	}
+	if (log_pid == 0)
+		log_pid = getpid();
+	return log_pid;
+}
+
+/*
+ * One writev per line: dprintf(3) builds a FILE for each call, which costs
+ * an fstat, an lseek and an ioctl besides the write.
+ */
+static void
+log_write_line(const char *line, size_t len)
+{
+	struct iovec	 iov[2];
+
+	iov[0].iov_base = (void *)(uintptr_t)line;
+	iov[0].iov_len = len;
+	iov[1].iov_base = (void *)(uintptr_t)"\n";
+	iov[1].iov_len = 1;
+	/* Nowhere to report a failed log write. */
+	if (writev(STDERR_FILENO, iov, 2) == -1)
+		return;
 }
 
 void
@@ -87,37 +131,6 @@ log_time(char *buf, size_t size)
 	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
-static size_t
-log_utf8_len(const unsigned char *p, size_t left)
-{
-	size_t		 n, i;
-	uint32_t	 cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /* Makes a JSON string of any bytes, writing invalid UTF-8 as \xNN. */
 static struct json_object *
 log_string(const char *value)
@@ -130,7 +143,7 @@ log_string(const char *value)
 	if ((buf = malloc(len * 4 + 1)) == NULL)
 		return json_object_new_string("(out of memory)");
 	for (i = 0; i < len; i += n) {
-		if ((n = log_utf8_len(p + i, len - i)) == 0) {
+		if ((n = utf8_len(p + i, len - i)) == 0) {
 			out += snprintf(buf + out, 5, "\\x%02x", p[i]);
 			n = 1;
 			continue;
@@ -149,6 +162,7 @@ log_emit(int pri, const char *message, va_list fields)
 	struct json_object	*obj, *extra = NULL;
 	const char		*key, *value, *line;
 	char			 now[64];
+	size_t			 len;
 	int			 saved_errno = errno;
 
 	if ((pri == LOG_DEBUG && log_verbose < 1) ||
@@ -157,7 +171,7 @@ log_emit(int pri, const char *message, va_list fields)
 
 	/* Plain text for people at a terminal: benjid -n, benjictl. */
 	if (log_foreground == LOG_TO_TEXT) {
-		dprintf(STDERR_FILENO, "%s\n", message);
+		log_write_line(message, strlen(message));
 		goto out;
 	}
 
@@ -168,7 +182,7 @@ log_emit(int pri, const char *message, va_list fields)
 	    json_object_new_string(log_level_name(pri)));
 	json_object_object_add(obj, "process",
 	    json_object_new_string(log_process));
-	json_object_object_add(obj, "pid", json_object_new_int(getpid()));
+	json_object_object_add(obj, "pid", json_object_new_int(log_getpid()));
 	json_object_object_add(obj, "message", log_string(message));
 
 	while ((key = va_arg(fields, const char *)) != NULL) {
@@ -181,10 +195,10 @@ log_emit(int pri, const char *message, va_list fields)
 	if (extra != NULL)
 		json_object_object_add(obj, "fields", extra);
 
-	line = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	line = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (log_foreground)
-		dprintf(STDERR_FILENO, "%s\n", line);
+		log_write_line(line, len);
 	else
 		syslog(pri, "%s", line);
 	json_object_put(obj);

@@ -420,6 +420,32 @@ secrets_check_one(const struct secret *s, const char *source, int min_len,
 }
 
 /*
+ * Rejects a provider key or database password that is set but empty or a
+ * placeholder; neither is required, because the fake provider and a
+ * password-less database are valid choices.
+ */
+static int
+secrets_check_kept(char *err, size_t errsz)
+{
+	const char	*value;
+	size_t		 i, len;
+	int		 bad;
+
+	for (i = 0; i < SECRETS_ENV_MAX; i++) {
+		if ((value = secrets_env_open(i, &len)) == NULL)
+			continue;
+		bad = secrets_check_value(value, len, 1) == -1;
+		secrets_env_close();
+		if (bad) {
+			snprintf(err, errsz, "%s is empty or a placeholder: set "
+			    "the real value", secrets_kept_env[i][0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Applies the rules of profile prod to the secrets of both sources: an API
  * key and both actuator credentials must exist, and none may be empty or a
  * placeholder. Messages name the variable or file, never the value.
@@ -440,6 +466,8 @@ secrets_check_prod(const struct secret_batch *env,
 	    SECRETS_MIN_LEN, err, errsz) == -1 ||
 	    secrets_check_one(&files->password, "actuator password file",
 	    SECRETS_MIN_LEN, err, errsz) == -1)
+		return -1;
+	if (secrets_check_kept(err, errsz) == -1)
 		return -1;
 	if (sv.env_nkeys + files->nkeys == 0) {
 		snprintf(err, errsz, "profile prod requires an API key: set "

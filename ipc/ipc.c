@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,33 @@
 
 #define IPC_RBUF_INITIAL	(16 * 1024)
 #define IPC_IOV_MAX		64
+
+static pid_t	 ipc_pid;
+
+static void
+ipc_pid_forget(void)
+{
+	ipc_pid = 0;
+}
+
+/*
+ * Every frame names its sender. glibc does not cache getpid(), and one
+ * system call per frame showed in profiles of the request path; a fork
+ * clears the cached value.
+ */
+static pid_t
+ipc_getpid(void)
+{
+	static int	 registered;
+
+	if (!registered) {
+		pthread_atfork(NULL, NULL, ipc_pid_forget);
+		registered = 1;
+	}
+	if (ipc_pid == 0)
+		ipc_pid = getpid();
+	return ipc_pid;
+}
 
 static void	ipc_read_cb(evutil_socket_t, short, void *);
 static void	ipc_write_cb(evutil_socket_t, short, void *);
@@ -359,7 +387,7 @@ ipc_compose(struct ipc_conn *c, uint32_t type, uint32_t peerid, int fd,
 	hdr.type = type;
 	hdr.len = wb->sb.size - IPC_HDR_SIZE;
 	hdr.peerid = peerid;
-	hdr.pid = getpid();
+	hdr.pid = ipc_getpid();
 	hdr.flags = fd != -1 ? IPC_F_FD : 0;
 	memcpy(wb->sb.data, &hdr, sizeof(hdr));
 

@@ -9,7 +9,7 @@
 #ifndef BENJI_IPC_MSG_H
 #define BENJI_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	2
+#define IPC_PROTOCOL_VERSION	3
 
 enum ipc_type {
 	IMSG_NONE = 0,
@@ -41,6 +41,12 @@ enum ipc_type {
 	 * address before slowing, u interval in ms, u delay in ms]
 	 */
 	IMSG_CTL_CONFIG_AUTH,
+	/*
+	 * parent -> http, after each start of a child: [u CLOCK_MONOTONIC ms
+	 * when the parent started its children, [[str process, u restarts],
+	 * ...]] for each child in procid order.
+	 */
+	IMSG_CTL_PROCESSES,
 
 	/* http <-> fetcher: quotes */
 	IMSG_QUOTES_GET,	/* [[str symbol, ...]]: 1 to QUOTES_BATCH_MAX
@@ -68,6 +74,10 @@ enum ipc_type {
 				   no limit */
 	IMSG_QUOTES_EVICT,	/* [str symbol]: "" evicts every entry */
 	IMSG_QUOTES_EVICTED,	/* [u entries removed] */
+	IMSG_QUOTES_STATS_GET,	/* - */
+	IMSG_QUOTES_STATS,	/* [u entries, u capacity, u hits, u misses,
+				   u stale served]: counts of symbol lookups
+				   since the fetcher started */
 	IMSG_CTL_FETCHER_RESOLVED,	/* parent -> fetcher: [str host,
 				   u port, [str address, ...]], the
 				   provider's addresses that libcurl pins,
@@ -76,6 +86,11 @@ enum ipc_type {
 
 	/* http <-> db: portfolio, finance, imports, readiness */
 	IMSG_DB_READINESS,	/* -: DB_OK once migrated and connected */
+	IMSG_DB_HEALTH_GET,	/* - */
+	IMSG_DB_HEALTH,		/* [b migrated, u pool size, u connections
+				   open, u connections running a statement,
+				   u requests queued, str problem]: problem
+				   is "" when migrated and connected */
 	IMSG_DB_POSITIONS_LIST,	/* -: rows [ticker, quantity, cost_basis]
 				   sorted by ticker */
 	IMSG_DB_POSITION_PUT,	/* [str ticker, str quantity, str cost_basis]:

@@ -53,6 +53,7 @@ struct privsep {
 	struct ipc_conn			*peers[PROC_MAX];
 	int				 verbose;
 	int				 started;
+	int				 stopping;	/* told to shut down */
 	char				 profile[16];	/* dev, test, prod */
 	unsigned int			 shutdown_ms;
 	void				*arg;	/* the process's own state */

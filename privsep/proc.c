@@ -178,7 +178,11 @@ proc_link_error(struct ipc_conn *c, const char *why, void *arg)
 		log_debug("parent link: %s, exiting", why);
 		exit(0);
 	}
-	log_info("link to %s lost: %s", proc_name(peer), why);
+	/* At shutdown a sibling leaving is expected, not worth a notice. */
+	if (ps->stopping)
+		log_debug("link to %s closed: %s", proc_name(peer), why);
+	else
+		log_info("link to %s lost: %s", proc_name(peer), why);
 	if (ps->peers[peer] == c) {
 		ps->peers[peer] = NULL;
 		ipc_conn_free(c);
@@ -271,6 +275,7 @@ proc_shutdown(struct privsep *ps, struct ipc_msg *msg)
 		proc_fatal_msg(ps, PROC_PARENT, msg, "malformed");
 	ipc_body_close(&b);
 
+	ps->stopping = 1;
 	if (ps->proc->shutdown != NULL)
 		ps->proc->shutdown(ps, deadline);
 	else
@@ -371,6 +376,7 @@ proc_sigterm(evutil_socket_t sig, short events, void *arg)
 	struct privsep	*ps = arg;
 
 	/* Same as a shutdown request from the parent, with its deadline. */
+	ps->stopping = 1;
 	if (ps->proc->shutdown != NULL)
 		ps->proc->shutdown(ps, ps->shutdown_ms);
 	else
@@ -387,6 +393,26 @@ proc_parse_ids(const char *s, uid_t *uid, gid_t *gid)
 		fatalx("invalid ids \"%s\"", s);
 	*uid = u;
 	*gid = g;
+}
+
+/*
+ * The event base of a child. With the epoll change list, an event enabled
+ * and disabled again in one loop pass costs no epoll_ctl: evhttp does that
+ * around every reply. No child dup()s a descriptor it watches, the case
+ * the change list gets wrong.
+ */
+static struct event_base *
+proc_event_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 /*
@@ -448,7 +474,7 @@ proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if ((ps->base = event_base_new()) == NULL)
+	if ((ps->base = proc_event_base()) == NULL)
 		fatalx("%s: event_base_new failed", proc->name);
 	sigterm = evsignal_new(ps->base, SIGTERM, proc_sigterm, ps);
 	if (sigterm == NULL || evsignal_add(sigterm, NULL) == -1)

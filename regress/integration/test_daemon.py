@@ -35,6 +35,26 @@ def check_configtest(obj):
     finally:
         d.cleanup()
 
+    # A provider key or database password may be absent, never a placeholder.
+    prod = {"SPRING_PROFILES_ACTIVE": "prod",
+            "TRADING_API_KEY": "k" * 24, "ACTUATOR_USERNAME": "ops",
+            "ACTUATOR_PASSWORD": "p" * 24}
+    for name in ("ALPHAVANTAGE_API_KEY", "SPRING_DATASOURCE_PASSWORD"):
+        d = Benjid(obj)
+        try:
+            env = dict(d.env, **prod)
+            r = subprocess.run(d.command("-n", "-f", d.conf), env=env,
+                               capture_output=True, text=True)
+            tap.eq(r.returncode, 0, f"prod accepts no {name}")
+            env[name] = "changeme"
+            r = subprocess.run(d.command("-n", "-f", d.conf), env=env,
+                               capture_output=True, text=True)
+            tap.eq(r.returncode, 1, f"prod rejects a placeholder {name}")
+            tap.ok(name in r.stderr and "changeme" not in r.stderr,
+                   f"the message names {name}, not its value", r.stderr)
+        finally:
+            d.cleanup()
+
 
 def check_child(name, pid, parent, user):
     st = proc_status(pid)

@@ -355,11 +355,15 @@ def check_tls(t, obj, workdir):
 
 
 def check_http_refused(t, obj, av):
-    b = start(obj, av.url(), extra="marketdata allow-http no\n")
+    b = harness.Benjid(obj, conf_extra=conf(av.url(),
+                                            extra="marketdata allow-http no\n"))
     try:
         before = av.calls()
-        status, _, _, _ = get(b, "/api/quotes/PLAIN")
-        t.eq(status, 503, "plain http refused unless allowed")
+        r = subprocess.run(b.command("-n", "-f", b.conf),
+                           capture_output=True, text=True, timeout=10)
+        t.eq(r.returncode, 1, "plain http refused unless allowed")
+        t.ok("is not https" in r.stderr and "allow-http" in r.stderr,
+             "plain http: the message names the fix", r.stderr)
         t.eq(av.calls() - before, 0, "plain http: no call made")
     finally:
         b.cleanup()

@@ -43,7 +43,7 @@ def check_in_flight(obj, workdir):
         t.join(10)
         reply = result.get("reply")
         tap.ok(reply is not None, "the request in flight got an answer",
-               result.get("error"))
+               f"{result.get('error')}\n{d.log_text()[-3000:]}")
         if reply is not None:
             status, _, body = reply
             tap.eq(status, 200, "the request in flight succeeded")
