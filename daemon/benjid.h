@@ -173,6 +173,7 @@ void	 db_config_reload(struct benjid_config *,
 int	 db_config_set(struct benjid_config *, const char *, const char *,
 	    char *, size_t);
 int	 db_config_env(struct benjid_config *, char *, size_t);
+int	 db_config_hostaddr(const char *, char *, size_t);
 
 /* config.c: the secrets block */
 void	 config_secrets_copy(struct benjid_config *,

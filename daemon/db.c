@@ -18,6 +18,14 @@
 #include "benjid.h"
 #include "db.h"
 
+/* Seconds between lookups of the database host by the parent. */
+#define DB_RESOLVE_INTERVAL_S	60
+
+/* Parent side: the last hostaddr list sent to the db child. */
+static char				 db_resolved[1024];
+static const struct benjid_config	*db_resolve_conf;
+static struct event			*db_resolve_ev;
+
 #define DB_RETRY_MS		250
 #define DB_RETRY_MAX_MS		5000
 
@@ -157,7 +165,8 @@ db_shutdown(struct privsep *ps, unsigned int deadline_ms)
  * on every session.
  */
 static void
-db_settings_params(const char *url, const char *user, const char *password)
+db_settings_params(const char *url, const char *user, const char *password,
+    const char *hostaddr)
 {
 	struct db_params	*p = &db_settings.params;
 	const char		*given;
@@ -170,6 +179,9 @@ db_settings_params(const char *url, const char *user, const char *password)
 		db_params_set(p, "user", user);
 	if (password != NULL && *password != '\0')
 		db_params_set(p, "password", password);
+	/* The parent resolved the hosts: the chroot has no resolver files. */
+	if (*hostaddr != '\0' && db_params_get(p, "hostaddr") == NULL)
+		db_params_set(p, "hostaddr", hostaddr);
 	given = db_params_get(p, "options");
 	snprintf(options, sizeof(options), "%s%s-c statement_timeout=%u "
 	    "-c TimeZone=UTC",
@@ -197,6 +209,7 @@ db_dispatch_config(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 {
 	struct ipc_body	 b;
 	char		 url[4096], user[256], password[1024];
+	char		 hostaddr[1024];
 	uint64_t	 pool, connect_ms, statement_ms;
 
 	if (ipc_body_open(&b, msg) == -1 ||
@@ -207,7 +220,9 @@ db_dispatch_config(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	    ipc_get_u64(&b, &connect_ms, 3600000) == -1 ||
 	    ipc_get_u64(&b, &statement_ms, 3600000) == -1 ||
 	    ipc_get_str(&b, db_settings.timezone,
-	    sizeof(db_settings.timezone)) == -1 || ipc_get_end(&b) == -1)
+	    sizeof(db_settings.timezone)) == -1 ||
+	    ipc_get_str(&b, hostaddr, sizeof(hostaddr)) == -1 ||
+	    ipc_get_end(&b) == -1)
 		fatalx("db: malformed configuration from parent");
 	ipc_body_close(&b);
 
@@ -215,7 +230,7 @@ db_dispatch_config(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	db_settings.pool_size = pool;
 	db_settings.connect_timeout_ms = connect_ms;
 	db_settings.statement_timeout_ms = statement_ms;
-	db_settings_params(url, user, password);
+	db_settings_params(url, user, password, hostaddr);
 	explicit_bzero(password, sizeof(password));
 	db_configured = 1;
 }
@@ -309,17 +324,48 @@ const struct privsep_proc db_proc = {
 };
 
 /*
+ * Looks the database host up again now and then, and sends the settings
+ * again when its address changed (a managed database that fails over
+ * keeps its name but moves): new connections use the new address.
+ */
+static void
+db_resolve_cb(evutil_socket_t fd, short events, void *arg)
+{
+	static const struct timeval	 interval = { DB_RESOLVE_INTERVAL_S, 0 };
+	const struct benjid_child	*child = parent_child(PROC_DB);
+	char				 now[sizeof(db_resolved)];
+
+	evtimer_add(db_resolve_ev, &interval);
+	if (db_resolve_conf == NULL || child->conn == NULL ||
+	    db_config_hostaddr(db_resolve_conf->db_url, now, sizeof(now)) ==
+	    -1 || strcmp(now, db_resolved) == 0)
+		return;
+	log_info("database host now resolves to %s", now[0] ? now : "-");
+	db_config_send(child->conn, db_resolve_conf);
+}
+
+/*
  * Composes the db child's part of the configuration; parent side. The
  * password travels only over the parent's socket to this child.
+ * IMSG_CTL_CONFIG_DB: [str url, str user, str password, u pool size,
+ * u connect timeout ms, u statement timeout ms, str time zone,
+ * str hostaddr list for libpq, "" when not needed].
  */
 void
 db_config_send(struct ipc_conn *c, const struct benjid_config *conf)
 {
-	struct ipc_wbuf	 wb;
-	const char	*password;
-	size_t		 len;
+	static const struct timeval	 interval = { DB_RESOLVE_INTERVAL_S, 0 };
+	struct ipc_wbuf			 wb;
+	const char			*password;
+	size_t				 len;
 
-	ipc_wbuf_init(&wb, 7);
+	db_resolve_conf = conf;
+	db_config_hostaddr(conf->db_url, db_resolved, sizeof(db_resolved));
+	if (db_resolve_ev == NULL &&
+	    (db_resolve_ev = evtimer_new(c->base, db_resolve_cb, NULL)) != NULL)
+		evtimer_add(db_resolve_ev, &interval);
+
+	ipc_wbuf_init(&wb, 8);
 	ipc_put_str(&wb, conf->db_url);
 	ipc_put_str(&wb, conf->db_user ? conf->db_user : "");
 	/* The password lives in the parent's guarded memory, not in conf. */
@@ -331,5 +377,6 @@ db_config_send(struct ipc_conn *c, const struct benjid_config *conf)
 	ipc_put_u64(&wb, conf->db_connect_timeout_ms);
 	ipc_put_u64(&wb, conf->db_statement_timeout_ms);
 	ipc_put_str(&wb, conf->db_timezone);
+	ipc_put_str(&wb, db_resolved);
 	ipc_compose(c, IMSG_CTL_CONFIG_DB, 0, -1, &wb);
 }

@@ -4,6 +4,10 @@
  */
 
 #include <ctype.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,3 +185,68 @@ db_config_env(struct benjid_config *conf, char *err, size_t errsz)
 		db_config_replace(&conf->db_user, user);
 	return 0;
 }
+
+/*
+ * Resolves each host of the datasource for libpq's hostaddr, because the
+ * chrooted db child has no resolver files. A numeric host stands for
+ * itself and a unix socket directory gets an empty entry, as does a name
+ * that does not resolve: libpq then uses host alone. Returns 0 with out
+ * empty when there is nothing to resolve or hostaddr is given already.
+ */
+int
+db_config_hostaddr(const char *url, char *out, size_t outsz)
+{
+	struct db_params	 p;
+	struct addrinfo		 hints, *res;
+	const char		*hosts;
+	char			*list, *host, *next, addr[INET6_ADDRSTRLEN];
+	char			 err[256];
+	size_t			 used = 0;
+	int			 error, any = 0;
+
+	out[0] = '\0';
+	memset(&p, 0, sizeof(p));
+	if (db_url_parse(url, &p, err, sizeof(err)) == -1)
+		return -1;
+	if (db_params_get(&p, "hostaddr") != NULL ||
+	    (hosts = db_params_get(&p, "host")) == NULL ||
+	    (list = strdup(hosts)) == NULL) {
+		db_params_free(&p);
+		return 0;
+	}
+	db_params_free(&p);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	for (host = list; host != NULL; host = next) {
+		if ((next = strchr(host, ',')) != NULL)
+			*next++ = '\0';
+		addr[0] = '\0';
+		if (*host != '\0' && *host != '/') {
+			hints.ai_flags = AI_NUMERICHOST;
+			error = getaddrinfo(host, NULL, &hints, &res);
+			if (error != 0) {
+				hints.ai_flags = 0;
+				error = getaddrinfo(host, NULL, &hints, &res);
+				if (error != 0)
+					log_warnx("cannot resolve database host "
+					    "%s: %s", host, gai_strerror(error));
+				else
+					any = 1;
+			}
+			if (error == 0) {
+				getnameinfo(res->ai_addr, res->ai_addrlen, addr,
+				    sizeof(addr), NULL, 0, NI_NUMERICHOST);
+				freeaddrinfo(res);
+			}
+		}
+		used += snprintf(out + used, used < outsz ? outsz - used : 0,
+		    "%s%s", used ? "," : "", addr);
+	}
+	free(list);
+	if (used >= outsz || !any)
+		out[0] = '\0';
+	return 0;
+}
+
