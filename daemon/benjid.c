@@ -475,7 +475,8 @@ parent_signal_cb(evutil_socket_t sig, short events, void *arg)
 		parent_shutdown(0);
 		break;
 	case SIGHUP:
-		parent_reload(msg, sizeof(msg));
+		if (parent_reload(msg, sizeof(msg)) == -1)
+			log_warnx("SIGHUP: %s", msg);
 		break;
 	case SIGCHLD:
 		parent_sigchld();
@@ -555,7 +556,6 @@ parent_exec_params(const char *self)
 	struct passwd	*pw;
 
 	exec_params.path = self;
-	exec_params.foreground = log_getverbose() >= 0;
 	exec_params.verbose = log_getverbose();
 	if (geteuid() != 0) {
 		exec_params.chroot = NULL;
@@ -630,6 +630,9 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	if (noaction) {
+		/* As root, also what the start needs: the user and the chroot. */
+		if (geteuid() == 0)
+			parent_exec_params("-");
 		printf("configuration OK\n");
 		exit(0);
 	}
@@ -663,6 +666,7 @@ main(int argc, char *argv[])
 	if (control_listen(base, control_fd) == -1)
 		exit(1);
 	shutdown_ev = evtimer_new(base, parent_kill_cb, NULL);
+	children[PROC_PARENT].started = time(NULL);
 
 	for (i = PROC_PARENT + 1; i < PROC_MAX; i++) {
 		children[i].id = i;

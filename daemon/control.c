@@ -136,7 +136,7 @@ control_show_processes(struct ipc_conn *c)
 	ipc_put_str(&wb, "parent");
 	ipc_put_u64(&wb, getpid());
 	ipc_put_u64(&wb, 0);
-	ipc_put_i64(&wb, 0);
+	ipc_put_i64(&wb, parent_child(PROC_PARENT)->started);
 	ipc_compose(c, IMSG_CTL_PROCESS, 0, -1, &wb);
 
 	for (i = PROC_PARENT + 1; i < PROC_MAX; i++) {

@@ -121,4 +121,7 @@ void	 db_query_dispatch(struct privsep *, enum procid, struct ipc_msg *);
 void	 db_import_dispatch(struct privsep *, enum procid, struct ipc_msg *);
 #endif
 
+/* db_pool.c: PostgreSQL notices into the log */
+void	 db_notice(void *, const char *);
+
 #endif /* BENJI_DB_H */

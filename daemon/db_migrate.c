@@ -68,6 +68,7 @@ db_connect_blocking(char *err, size_t errsz)
 		PQfinish(pg);
 		return NULL;
 	}
+	PQsetNoticeProcessor(pg, db_notice, NULL);
 	return pg;
 }
 

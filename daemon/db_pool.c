@@ -170,6 +170,28 @@ db_conn_lost(struct db_conn *c, const char *why)
 	}
 }
 
+/*
+ * Logs what PostgreSQL sends outside a result, which libpq would print to
+ * stderr as plain text: notices, and the error of a server that ends the
+ * session (such as at its shutdown).
+ */
+void
+db_notice(void *arg, const char *message)
+{
+	char	 text[1024];
+	size_t	 len;
+
+	snprintf(text, sizeof(text), "%s", message);
+	len = strlen(text);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (strncmp(text, "NOTICE", 6) == 0 || strncmp(text, "INFO", 4) == 0 ||
+	    strncmp(text, "DEBUG", 5) == 0 || strncmp(text, "LOG", 3) == 0)
+		log_debug("PostgreSQL: %s", text);
+	else
+		log_warnx("PostgreSQL: %s", text);
+}
+
 static void
 db_conn_connect(struct db_conn *c)
 {
@@ -184,6 +206,7 @@ db_conn_connect(struct db_conn *c)
 		    "out of memory");
 		return;
 	}
+	PQsetNoticeProcessor(c->pg, db_notice, NULL);
 	c->state = DB_CONN_CONNECTING;
 	db_conn_watch(c, EV_WRITE);
 	db_conn_schedule(c, db_settings.connect_timeout_ms);

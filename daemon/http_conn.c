@@ -78,7 +78,7 @@ static struct http_edge_limits	 conn_limits = {
 	8192, 16384, 100, 1024 * 1024, 10 * 1024 * 1024
 };
 static struct http_conn_settings conn_settings = {
-	65536, 1024, 100, 10000, 30000, 15000, 30000
+	65536, 1024, 100, 10000, 30000, 75000, 30000
 };
 
 static void	conn_close(struct http_conn *);

@@ -17,7 +17,6 @@
 
 /* Above the default statement timeout, so the db child answers first. */
 #define HTTP_DB_TIMEOUT_MS	15000
-#define HTTP_JSON_BODY_MAX	(64 * 1024)
 
 struct http_db_call {
 	http_db_cb	 cb;
@@ -217,11 +216,7 @@ http_json_body(struct http_req *hr)
 	size_t			 len = evbuffer_get_length(buf);
 	const char		*text;
 
-	if (len > HTTP_JSON_BODY_MAX) {
-		http_reply_error(hr, 413, "PAYLOAD_TOO_LARGE",
-		    "request body too large", NULL);
-		return NULL;
-	}
+	/* The edge already held the body to http max-body-size. */
 	text = (const char *)evbuffer_pullup(buf, -1);
 	if ((tok = json_tokener_new()) != NULL && text != NULL) {
 		obj = json_tokener_parse_ex(tok, text, len);

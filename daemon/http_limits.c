@@ -52,7 +52,7 @@ static const struct http_limit {
 	{ "body-timeout", offsetof(struct benjid_config, http_body_timeout_ms),
 	    UNIT_DURATION, 100, 3600 * 1000, 30 * 1000 },
 	{ "idle-timeout", offsetof(struct benjid_config, http_idle_timeout_ms),
-	    UNIT_DURATION, 100, 3600 * 1000, 15 * 1000 },
+	    UNIT_DURATION, 100, 3600 * 1000, 75 * 1000 },
 	{ "write-timeout", offsetof(struct benjid_config,
 	    http_write_timeout_ms), UNIT_DURATION, 100, 3600 * 1000,
 	    30 * 1000 },

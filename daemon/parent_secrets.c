@@ -76,6 +76,7 @@ static struct {
 	int			 env_user, env_password;
 	char			*key_file, *user_file, *password_file;
 	struct secret		*kept[SECRETS_ENV_MAX];
+	const char		*kept_name[SECRETS_ENV_MAX];	/* its variable */
 
 	/* The access policy for the http child. */
 	char			 header[SECRETS_HEADER_MAX];
@@ -247,6 +248,7 @@ secrets_read_env(struct secret_batch *b, char *err, size_t errsz)
 			continue;
 		if (sv.kept[i] == NULL)
 			sv.kept[i] = secrets_alloc(sizeof(*sv.kept[i]));
+		sv.kept_name[i] = which;
 		if (secrets_set(sv.kept[i], value, strlen(value)) == -1) {
 			snprintf(err, errsz, "%s is longer than %d bytes",
 			    which, SECRETS_VALUE_MAX);
@@ -438,7 +440,8 @@ secrets_check_kept(char *err, size_t errsz)
 		secrets_env_close();
 		if (bad) {
 			snprintf(err, errsz, "%s is empty or a placeholder: set "
-			    "the real value", secrets_kept_env[i][0]);
+			    "the real value", sv.kept_name[i] != NULL ?
+			    sv.kept_name[i] : secrets_kept_env[i][0]);
 			return -1;
 		}
 	}

@@ -35,6 +35,20 @@ def check_configtest(obj):
     finally:
         d.cleanup()
 
+    # As root, -n also checks what the start needs.
+    d = Benjid(obj, conf_extra="user nosuchuser_benji\n")
+    try:
+        r = subprocess.run(d.command("-n", "-f", d.conf),
+                           capture_output=True, text=True)
+        if os.geteuid() == 0:
+            tap.eq(r.returncode, 1, "configtest rejects a missing user")
+            tap.ok("nosuchuser_benji not found" in r.stderr,
+                   "configtest names the missing user", r.stderr)
+        else:
+            tap.skip("configtest rejects a missing user", "needs root")
+    finally:
+        d.cleanup()
+
     # A provider key or database password may be absent, never a placeholder.
     prod = {"SPRING_PROFILES_ACTIVE": "prod",
             "TRADING_API_KEY": "k" * 24, "ACTUATOR_USERNAME": "ops",

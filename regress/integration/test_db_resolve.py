@@ -33,6 +33,13 @@ def main():
             status, _, body = http_get(d.port, "/api/portfolio/positions")
             tap.ok(status in (200, 204), f"positions answer ({status})",
                    body)
+            # Run the migrations a second time: PostgreSQL then sends
+            # notices, which must reach the log as JSON, not plain text.
+            d.stop()
+            d.start()
+            plain = [r["unparsed"] for r in d.log_records()
+                     if "unparsed" in r]
+            tap.eq(plain, [], "every log line is JSON, notices included")
             if os.geteuid() == 0:
                 pid = d.children()["db"]
                 tap.ok(os.readlink(f"/proc/{pid}/root") != "/",
