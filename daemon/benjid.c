@@ -623,6 +623,8 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init("parent", noaction ? LOG_TO_TEXT : LOG_TO_JSON, verbose);
+	if (debug && !noaction)
+		log_set_journal(log_journal_detect());
 	if (parent_load_config(&conf) == -1)
 		exit(1);
 	if (secrets_load(&conf, noaction, err, sizeof(err)) == -1) {
@@ -642,6 +644,7 @@ main(int argc, char *argv[])
 	self[n] = '\0';
 	parent_exec_params(self);
 	exec_params.foreground = debug;
+	exec_params.journal = debug && log_journal_detect();
 
 	for (i = 0; i < (int)conf.nlisten; i++)
 		parent_listen_one(&conf.listen[i]);

@@ -212,6 +212,8 @@ int	 parse_config(const char *, int, struct benjid_config *);
 #define LOG_TO_NULL	3	/* fuzzers: nothing */
 void	 log_init(const char *, int, int);
 void	 log_procname(const char *);
+int	 log_journal_detect(void);
+void	 log_set_journal(int);
 int	 log_getverbose(void);
 void	 log_setverbose(int);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

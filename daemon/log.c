@@ -7,6 +7,8 @@
 
 #include <sys/uio.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -26,6 +28,7 @@ static int		 log_foreground = 1;
 static int		 log_verbose;
 static const char	*log_process = "benjid";
 static pid_t		 log_pid;
+static int		 log_journal;	/* stderr is systemd's journal */
 
 static const char *
 log_level_name(int pri)
@@ -70,17 +73,49 @@ log_getpid(void)
  * an fstat, an lseek and an ioctl besides the write.
  */
 static void
-log_write_line(const char *line, size_t len)
+log_write_line(int pri, const char *line, size_t len)
 {
-	struct iovec	 iov[2];
+	struct iovec	 iov[3];
+	char		 prefix[8];
+	int		 n = 0;
 
-	iov[0].iov_base = (void *)(uintptr_t)line;
-	iov[0].iov_len = len;
-	iov[1].iov_base = (void *)(uintptr_t)"\n";
-	iov[1].iov_len = 1;
+	/* journald reads "<N>" as the priority of the line and removes it. */
+	if (log_journal) {
+		snprintf(prefix, sizeof(prefix), "<%d>", pri & LOG_PRIMASK);
+		iov[n].iov_base = prefix;
+		iov[n++].iov_len = strlen(prefix);
+	}
+	iov[n].iov_base = (void *)(uintptr_t)line;
+	iov[n++].iov_len = len;
+	iov[n].iov_base = (void *)(uintptr_t)"\n";
+	iov[n++].iov_len = 1;
 	/* Nowhere to report a failed log write. */
-	if (writev(STDERR_FILENO, iov, 2) == -1)
+	if (writev(STDERR_FILENO, iov, n) == -1)
 		return;
+}
+
+/*
+ * Returns 1 when stderr is the journal stream that systemd names in
+ * JOURNAL_STREAM ("device:inode"), so that lines can carry a priority.
+ */
+int
+log_journal_detect(void)
+{
+	const char		*stream = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (stream == NULL || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_set_journal(int on)
+{
+	log_journal = on;
 }
 
 void
@@ -171,7 +206,7 @@ log_emit(int pri, const char *message, va_list fields)
 
 	/* Plain text for people at a terminal: benjid -n, benjictl. */
 	if (log_foreground == LOG_TO_TEXT) {
-		log_write_line(message, strlen(message));
+		log_write_line(pri, message, strlen(message));
 		goto out;
 	}
 
@@ -198,7 +233,7 @@ log_emit(int pri, const char *message, va_list fields)
 	line = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (log_foreground)
-		log_write_line(line, len);
+		log_write_line(pri, line, len);
 	else
 		syslog(pri, "%s", line);
 	json_object_put(obj);

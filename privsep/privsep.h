@@ -66,6 +66,7 @@ struct privsep_exec {
 	uid_t		 uid;
 	gid_t		 gid;
 	int		 foreground;
+	int		 journal;	/* stderr is systemd's journal */
 	int		 verbose;
 };
 

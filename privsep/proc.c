@@ -100,6 +100,8 @@ proc_exec_child(const struct privsep_exec *ex, enum procid id, int fd)
 	}
 	if (ex->foreground)
 		argv[argc++] = "-d";
+	if (ex->journal)
+		argv[argc++] = "-j";
 	if (ex->verbose)
 		argv[argc++] = "-v";
 	argv[argc] = NULL;
@@ -428,10 +430,10 @@ proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 	char		*chroot_dir = NULL;
 	uid_t		 uid = 0;
 	gid_t		 gid = 0;
-	int		 ch, foreground = 0, verbose = 0;
+	int		 ch, foreground = 0, journal = 0, verbose = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "P:u:c:dv")) != -1) {
+	while ((ch = getopt(argc, argv, "P:u:c:djv")) != -1) {
 		switch (ch) {
 		case 'P':
 			break;
@@ -445,6 +447,9 @@ proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 		case 'd':
 			foreground = 1;
 			break;
+		case 'j':
+			journal = 1;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -454,6 +459,7 @@ proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 	}
 
 	log_init(proc->name, foreground, verbose);
+	log_set_journal(journal);
 	proctitle_init(argc, argv);
 	if (fstat(PROC_PARENT_FD, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("%s: started without a parent channel on descriptor %d",

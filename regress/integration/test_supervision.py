@@ -100,6 +100,32 @@ def check_unprivileged(obj):
         d.cleanup()
 
 
+def check_journal_priority(obj):
+    """Under systemd, stderr is the journal named by JOURNAL_STREAM, and
+    every line starts with its syslog priority for journald to read."""
+    d = Benjid(obj)
+    try:
+        open(d.log_path, "w").close()
+        st = os.stat(d.log_path)
+        d.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        d.start()
+        os.kill(d.children()["fetcher"], signal.SIGKILL)
+        wait_new_pid(d, "fetcher", None, 3)
+        d.stop()
+        lines = d.log_text().splitlines()
+        tap.ok(lines and all(line[:1] == "<" and line[2:4] == ">{"
+                             for line in lines),
+               "journal: every line carries a priority", lines[:3])
+        tap.ok(any(line.startswith("<6>") and '"process":"parent"' in line
+                   for line in lines), "journal: info lines are <6>")
+        tap.ok(any(line.startswith("<3>") and "killed by signal 9" in line
+                   for line in lines), "journal: errors are <3>")
+        tap.ok(any(line.startswith("<6>") and '"process":"http"' in line
+                   for line in lines), "journal: children prefix too")
+    finally:
+        d.cleanup()
+
+
 def main():
     obj = sys.argv[1]
     if os.geteuid() != 0:
@@ -108,6 +134,7 @@ def main():
     check_crash_loop(obj)
     check_parent_death(obj)
     check_unprivileged(obj)
+    check_journal_priority(obj)
     tap.done()
 
 
