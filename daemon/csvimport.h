@@ -56,8 +56,6 @@
 #define CSVIMPORT_DEFAULT_ACCOUNT	"default"
 /* JSON bytes of one IMSG_DB_IMPORT_ROWS piece, well below IPC_FRAME_MAX. */
 #define CSVIMPORT_PIECE_MAX		(256 * 1024)
-/* JSON bytes of a whole import that the db child buffers. */
-#define CSVIMPORT_BUFFER_MAX		(64 * 1024 * 1024)
 
 enum csvimport_kind {
 	CSVIMPORT_BANK = 0,	/* bank and card transactions */

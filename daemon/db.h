@@ -61,6 +61,8 @@ struct db_rows {
 typedef void	(*http_db_cb)(struct http_req *, struct db_rows *);
 int	 http_db_request(struct http_req *, uint32_t, struct ipc_wbuf *,
 	    http_db_cb);
+int	 http_db_request_wait(struct http_req *, uint32_t, struct ipc_wbuf *,
+	    unsigned int, http_db_cb);
 const char *db_rows_get(const struct db_rows *, uint32_t, uint32_t);
 struct json_object *http_json_decimal(const char *);
 struct json_object *http_json_text(const char *);
@@ -90,6 +92,8 @@ int	 db_ready(const char **);
 
 /* db_pool.c: the connections that serve requests. */
 #define DB_STMT_PARAMS_MAX	8
+/* A statement sent as plain text, never prepared: may hold several. */
+#define DB_STMT_SIMPLE		63
 struct db_stmt {
 	unsigned int	 id;		/* below 64: bit of the prepared set */
 	const char	*name;
@@ -106,6 +110,12 @@ unsigned int db_pool_queued(void);
 int	 db_pool_submit(const struct db_stmt *, const char *const *, int,
 	    db_done_cb, void *);
 enum db_status db_result_status(const PGresult *, const char **);
+struct db_session;
+struct db_session *db_session_open(const struct db_stmt *,
+	    const char *const *, int, db_done_cb, void *);
+int	 db_session_submit(struct db_session *, const struct db_stmt *,
+	    const char *const *, int, db_done_cb, void *);
+void	 db_session_close(struct db_session *);
 
 /* db_migrate.c: Flyway's schema history, run on a blocking connection. */
 PGconn	*db_connect_blocking(char *, size_t);

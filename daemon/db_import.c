@@ -1,9 +1,12 @@
 /*
  * CSV imports in the db child. The http child parses and validates the
  * file, then sends its rows in pieces (IMSG_DB_IMPORT_BEGIN, _ROWS,
- * _COMMIT). This side buffers the pieces and writes the whole import with
- * ONE statement, which PostgreSQL runs as one transaction: every row,
- * the batch, the cash movements and the positions are written, or none.
+ * _COMMIT). Each import reserves one connection of the pool with an open
+ * transaction: a temporary staging table receives the rows of each piece
+ * as it arrives, so no piece is kept here, and the commit writes the
+ * batch, the rows, the cash movements and the positions from the staging
+ * table with one statement, then commits. Every row is written, or none:
+ * a failure, an idle import or a lost connection rolls it all back.
  *
  * A row is skipped as a duplicate when its dedup key is already stored.
  * Positions follow the average-cost rule of csvimport.h, computed in SQL
@@ -31,7 +34,9 @@
 #include "db.h"
 #include "csvimport.h"
 
-#define DB_IMPORTS_MAX		4	/* imports buffered at once */
+#include <malloc.h>
+
+#define DB_IMPORTS_MAX		4	/* imports open at once */
 /* An import that gets no piece for this long is dropped. */
 #define DB_IMPORT_IDLE_MS	60000
 
@@ -50,10 +55,11 @@ struct db_import {
 	char			 file[1024];
 	char			 sha256[65];
 	char			 rows_read[24];
-	char			*json;
-	size_t			 len;
-	size_t			 size;
+	struct db_session	*session;
 	struct event		*expire;
+	int			 busy;		/* a statement runs */
+	char			 out[6][64];	/* the commit's row */
+	int			 outnull[6];
 };
 TAILQ_HEAD(db_imports, db_import);
 
@@ -64,47 +70,86 @@ struct db_import_call {
 	struct db_import	*imp;
 };
 
+#define DB_STMT_IMPORT_PIECE_BANK	50
+#define DB_STMT_IMPORT_PIECE_ACTIVITY	51
+
 static struct db_imports	 db_imports =
 				    TAILQ_HEAD_INITIALIZER(db_imports);
 static unsigned int		 db_nimports;
 static uint64_t			 db_import_next_id;
 
-/* The rows of every piece: $1 is a JSON array of the pieces' arrays. */
-#define DB_IMPORT_ROWS(columns)						\
-	"r AS (SELECT x.* FROM jsonb_array_elements($1::jsonb) AS "	\
-	"piece(v), jsonb_to_recordset(piece.v) AS x(" columns ")), "
+#define DB_IMPORT_BANK_COLUMNS						\
+	"seq int, k text, d date, s text, a numeric, c text, n text, "	\
+	"p boolean, acct text"
+#define DB_IMPORT_ACTIVITY_COLUMNS					\
+	"seq int, line int, k text, d date, c text, act text, t text, "	\
+	"q numeric, pr numeric, a numeric, s text, ck text, acct text"
+
+/* The staging table lives as long as the import's transaction. */
+static const struct db_stmt db_import_open_bank = {
+	DB_STMT_SIMPLE, "import_open_bank",
+	"BEGIN; CREATE TEMPORARY TABLE import_stage_bank ("
+	DB_IMPORT_BANK_COLUMNS ") ON COMMIT DROP",
+	0
+};
+
+static const struct db_stmt db_import_open_activity = {
+	DB_STMT_SIMPLE, "import_open_activity",
+	"BEGIN; CREATE TEMPORARY TABLE import_stage_activity ("
+	DB_IMPORT_ACTIVITY_COLUMNS ") ON COMMIT DROP",
+	0
+};
+
+/* $1 is one piece: a JSON array of row objects. */
+static const struct db_stmt db_import_piece_bank = {
+	DB_STMT_IMPORT_PIECE_BANK, "import_piece_bank",
+	"INSERT INTO import_stage_bank SELECT * FROM "
+	"json_to_recordset($1::json) AS x(" DB_IMPORT_BANK_COLUMNS ")",
+	1
+};
+
+static const struct db_stmt db_import_piece_activity = {
+	DB_STMT_IMPORT_PIECE_ACTIVITY, "import_piece_activity",
+	"INSERT INTO import_stage_activity SELECT * FROM "
+	"json_to_recordset($1::json) AS x(" DB_IMPORT_ACTIVITY_COLUMNS ")",
+	1
+};
+
+static const struct db_stmt db_import_commit_stmt = {
+	DB_STMT_SIMPLE, "import_commit", "COMMIT", 0
+};
 
 /*
  * An account is upserted with a no-op update, so that RETURNING yields
  * its id whether it is new or not. Only accounts of new rows are touched.
  * The batch id is drawn first because the rows reference it. Their
- * foreign keys are checked at the end of the statement.
+ * foreign keys are checked at the end of the statement. Parameters are
+ * those of db_import_commit, from $1 on.
  *
- * NOTE: the whole import runs under statement-timeout. A file of a few
- * hundred thousand rows can exceed the default of 10 s, and then fails
- * whole with 503; raise statement-timeout for such files.
+ * NOTE: this statement runs under statement-timeout, and so does each
+ * piece. A file of a few million rows can exceed the default of 10 s,
+ * and then fails whole with 503; raise statement-timeout for such files.
  */
 static const struct db_stmt db_import_bank = {
 	DB_STMT_IMPORT_BANK, "import_bank",
-	"WITH " DB_IMPORT_ROWS("seq int, k text, d date, s text, "
-	    "a numeric, c text, n text, p boolean, acct text")
+	"WITH r AS (SELECT * FROM import_stage_bank), "
 	"fresh AS (SELECT r.* FROM r WHERE NOT EXISTS (SELECT 1 FROM "
 	"finance_transaction f WHERE f.dedup_key = r.k)), "
-	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $3 "
+	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $2 "
 	"FROM fresh ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
 	"RETURNING id, name), "
 	"b AS (SELECT nextval(pg_get_serial_sequence('import_batch', 'id')) "
 	"AS id WHERE EXISTS (SELECT 1 FROM fresh)), "
 	"batch AS (INSERT INTO import_batch (id, kind, account_id, layout, "
 	"file_name, content_sha256, rows_read, rows_inserted, rows_skipped) "
-	"SELECT b.id, 'bank', (SELECT id FROM acct WHERE name = $2), $4, "
-	"nullif($5, ''), $6, $7::int, (SELECT count(*) FROM fresh), "
+	"SELECT b.id, 'bank', (SELECT id FROM acct WHERE name = $1), $3, "
+	"nullif($4, ''), $5, $6::int, (SELECT count(*) FROM fresh), "
 	"(SELECT count(*) FROM r) - (SELECT count(*) FROM fresh) FROM b "
 	"RETURNING id), "
 	"ins AS (INSERT INTO finance_transaction (id, posted_at, description, "
 	"amount, category, notes, account_id, import_batch_id, dedup_key, "
 	"pending) SELECT gen_random_uuid()::text, f.d::timestamp AT TIME "
-	"ZONE $8, f.s, f.a, f.c, f.n, acct.id, b.id, f.k, f.p FROM fresh f "
+	"ZONE $7, f.s, f.a, f.c, f.n, acct.id, b.id, f.k, f.p FROM fresh f "
 	"JOIN acct ON acct.name = f.acct, b ORDER BY f.seq RETURNING 1), "
 	/* A pending row that an export now shows posted stops pending. */
 	"upd AS (UPDATE finance_transaction t SET pending = false FROM r "
@@ -112,7 +157,7 @@ static const struct db_stmt db_import_bank = {
 	"SELECT (SELECT count(*) FROM ins)::text, ((SELECT count(*) FROM r) "
 	"- (SELECT count(*) FROM fresh))::text, (SELECT count(*) FROM "
 	"upd)::text, (SELECT id FROM batch)::text, NULL, NULL",
-	8
+	7
 };
 
 /*
@@ -128,9 +173,7 @@ static const struct db_stmt db_import_bank = {
  */
 static const struct db_stmt db_import_activity = {
 	DB_STMT_IMPORT_ACTIVITY, "import_activity",
-	"WITH RECURSIVE " DB_IMPORT_ROWS("seq int, line int, k text, d date, "
-	    "c text, act text, t text, q numeric, pr numeric, a numeric, "
-	    "s text, ck text, acct text")
+	"WITH RECURSIVE r AS (SELECT * FROM import_stage_activity), "
 	"fresh AS (SELECT r.* FROM r WHERE NOT EXISTS (SELECT 1 FROM "
 	"portfolio_activity pa WHERE pa.dedup_key = r.k)), "
 	"tr AS (SELECT t, act, q, -a AS cost, line, row_number() OVER "
@@ -152,15 +195,15 @@ static const struct db_stmt db_import_activity = {
 	"n DESC), "
 	"ok AS (SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM bad) AND "
 	"EXISTS (SELECT 1 FROM fresh)), "
-	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $3 "
+	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $2 "
 	"FROM fresh, ok ON CONFLICT (name) DO UPDATE SET name = "
 	"EXCLUDED.name RETURNING id, name), "
 	"b AS (SELECT nextval(pg_get_serial_sequence('import_batch', 'id')) "
 	"AS id FROM ok), "
 	"batch AS (INSERT INTO import_batch (id, kind, account_id, layout, "
 	"file_name, content_sha256, rows_read, rows_inserted, rows_skipped) "
-	"SELECT b.id, 'brokerage', (SELECT id FROM acct WHERE name = $2), $4, "
-	"nullif($5, ''), $6, $7::int, (SELECT count(*) FROM fresh), "
+	"SELECT b.id, 'brokerage', (SELECT id FROM acct WHERE name = $1), $3, "
+	"nullif($4, ''), $5, $6::int, (SELECT count(*) FROM fresh), "
 	"(SELECT count(*) FROM r) - (SELECT count(*) FROM fresh) FROM b "
 	"RETURNING id), "
 	"ins AS (INSERT INTO portfolio_activity (account_id, trade_date, "
@@ -170,7 +213,7 @@ static const struct db_stmt db_import_activity = {
 	"f.acct, b ORDER BY f.seq RETURNING 1), "
 	"cash AS (INSERT INTO cash_movement (account_id, posted_at, amount, "
 	"kind, description, import_batch_id, dedup_key) SELECT acct.id, "
-	"f.d::timestamp AT TIME ZONE $8, f.a, f.ck, f.s, b.id, f.k FROM "
+	"f.d::timestamp AT TIME ZONE $7, f.a, f.ck, f.s, b.id, f.k FROM "
 	"fresh f JOIN acct ON acct.name = f.acct, b RETURNING 1), "
 	"held AS (INSERT INTO portfolio_position (ticker, qty, basis) SELECT "
 	"t, qty, basis FROM last, ok WHERE qty > 0 ON CONFLICT (ticker) DO "
@@ -183,7 +226,7 @@ static const struct db_stmt db_import_activity = {
 	"(SELECT count(*) FROM sold) + (SELECT count(*) FROM cash))::text, "
 	"(SELECT id FROM batch)::text, (SELECT line FROM bad)::text, "
 	"(SELECT t FROM bad)",
-	8
+	7
 };
 
 static void
@@ -191,8 +234,11 @@ db_import_free(struct db_import *imp)
 {
 	if (imp->expire != NULL)
 		event_free(imp->expire);
-	free(imp->json);
+	if (imp->session != NULL)
+		db_session_close(imp->session);
 	free(imp);
+	/* A large import leaves freed heap behind; give it back. */
+	malloc_trim(0);
 }
 
 static void
@@ -207,7 +253,7 @@ db_import_drop(struct db_import *imp)
 static void
 db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
     enum db_status status, const char *message, PGresult *res,
-    const char *value)
+    const char *const *values, int nvalues)
 {
 	struct ipc_wbuf	 wb;
 	int		 i, j, nrows = 0, ncols = 0;
@@ -219,10 +265,15 @@ db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
 	ipc_wbuf_init(&wb, 3);
 	ipc_put_u64(&wb, status);
 	ipc_put_str(&wb, message != NULL ? message : "");
-	if (value != NULL) {
+	if (values != NULL) {
 		ipc_put_array(&wb, 1);
-		ipc_put_array(&wb, 1);
-		ipc_put_str(&wb, value);
+		ipc_put_array(&wb, nvalues);
+		for (j = 0; j < nvalues; j++) {
+			if (values[j] == NULL)
+				ipc_put_nil(&wb);
+			else
+				ipc_put_str(&wb, values[j]);
+		}
 	} else {
 		ipc_put_array(&wb, nrows);
 		for (i = 0; i < nrows; i++) {
@@ -237,6 +288,13 @@ db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
 		}
 	}
 	proc_compose(ps, peer, IMSG_DB_RESULT, peerid, -1, &wb);
+}
+
+static void
+db_import_fail(struct privsep *ps, enum procid peer, uint32_t peerid,
+    enum db_status status, const char *message)
+{
+	db_import_reply(ps, peer, peerid, status, message, NULL, NULL, 0);
 }
 
 static void
@@ -275,13 +333,59 @@ db_import_malformed(enum procid peer, struct ipc_msg *msg)
 	    msg->hdr.type, proc_name(peer));
 }
 
+static struct db_import_call *
+db_import_call(struct privsep *ps, enum procid peer, uint32_t peerid,
+    struct db_import *imp)
+{
+	struct db_import_call	*call;
+
+	if ((call = calloc(1, sizeof(*call))) == NULL)
+		fatal("%s", __func__);
+	call->ps = ps;
+	call->peer = peer;
+	call->peerid = peerid;
+	call->imp = imp;
+	return call;
+}
+
+/* The staging table exists: the import is open for pieces. */
+static void
+db_import_opened(void *arg, enum db_status status, const char *message,
+    PGresult *res)
+{
+	struct db_import_call	*call = arg;
+	struct db_import	*imp = call->imp;
+	const char		*values[2];
+	char			 id[24], timeout[24];
+
+	imp->busy = 0;
+	if (status != DB_OK) {
+		log_warnx("import %llu not opened: %s",
+		    (unsigned long long)imp->id, message);
+		db_import_fail(call->ps, call->peer, call->peerid,
+		    status == DB_INVALID ? DB_FAILED : status, message);
+		db_import_drop(imp);
+		free(call);
+		return;
+	}
+	db_import_touch(imp);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
+	snprintf(timeout, sizeof(timeout), "%u",
+	    db_settings.statement_timeout_ms);
+	values[0] = id;
+	values[1] = timeout;
+	db_import_reply(call->ps, call->peer, call->peerid, DB_OK, "", NULL,
+	    values, 2);
+	free(call);
+}
+
 static void
 db_import_begin(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 {
 	struct ipc_body		 b;
 	struct db_import	*imp;
+	struct db_import_call	*call;
 	const char		*why;
-	char			 id[24];
 	uint64_t		 rows;
 
 	if ((imp = calloc(1, sizeof(*imp))) == NULL)
@@ -300,14 +404,15 @@ db_import_begin(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 
 	if (!db_ready(&why)) {
 		free(imp);
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE, why,
-		    NULL, NULL);
+		db_import_fail(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE, why);
 		return;
 	}
-	if (db_nimports == DB_IMPORTS_MAX) {
+	/* Each import reserves a connection; one stays for other requests. */
+	if (db_nimports == DB_IMPORTS_MAX || (db_settings.pool_size > 1 &&
+	    db_nimports >= db_settings.pool_size - 1)) {
 		free(imp);
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
-		    "too many imports at once; try again", NULL, NULL);
+		db_import_fail(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
+		    "too many imports at once; try again");
 		return;
 	}
 	snprintf(imp->rows_read, sizeof(imp->rows_read), "%llu",
@@ -315,37 +420,88 @@ db_import_begin(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	imp->id = ++db_import_next_id;
 	imp->peer = peer;
 	if ((imp->expire = evtimer_new(ps->base, db_import_expire, imp)) ==
-	    NULL || (imp->json = strdup("[")) == NULL)
+	    NULL)
 		fatal("%s", __func__);
-	imp->len = imp->size = 1;
+	imp->busy = 1;
+	call = db_import_call(ps, peer, msg->hdr.peerid, imp);
+	imp->session = db_session_open(imp->kind == CSVIMPORT_BANK ?
+	    &db_import_open_bank : &db_import_open_activity, NULL, 0,
+	    db_import_opened, call);
 	TAILQ_INSERT_TAIL(&db_imports, imp, entry);
 	db_nimports++;
-	db_import_touch(imp);
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
-	db_import_reply(ps, peer, msg->hdr.peerid, DB_OK, "", NULL, id);
+	if (imp->session == NULL) {
+		free(call);
+		db_import_drop(imp);
+		db_import_fail(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
+		    "PostgreSQL is unavailable");
+	}
 }
 
-/* Appends one piece, a JSON array, to the import's array of pieces. */
-static int
-db_import_append(struct db_import *imp, const char *s, size_t len)
+/* A piece is in the staging table, or the import is over. */
+static void
+db_import_piece_done(void *arg, enum db_status status, const char *message,
+    PGresult *res)
 {
-	size_t	 need = imp->len + 1 + len + 2;
-	char	*grown;
+	struct db_import_call	*call = arg;
+	struct db_import	*imp = call->imp;
 
-	if (need > CSVIMPORT_BUFFER_MAX)
-		return -1;
-	if (need > imp->size) {
-		if ((grown = realloc(imp->json, need * 2)) == NULL)
-			return -1;
-		imp->json = grown;
-		imp->size = need * 2;
+	imp->busy = 0;
+	if (status != DB_OK) {
+		log_warnx("import %llu failed: %s",
+		    (unsigned long long)imp->id, message);
+		db_import_fail(call->ps, call->peer, call->peerid, status,
+		    message);
+		db_import_drop(imp);
+	} else {
+		db_import_touch(imp);
+		db_import_fail(call->ps, call->peer, call->peerid, DB_OK, "");
 	}
-	if (imp->len > 1)
-		imp->json[imp->len++] = ',';
-	memcpy(imp->json + imp->len, s, len);
-	imp->len += len;
-	imp->json[imp->len] = '\0';
-	return 0;
+	free(call);
+}
+
+/*
+ * Starts stmt on the import's connection, or replies with an error and
+ * drops the import.
+ */
+static void
+db_import_run(struct privsep *ps, enum procid peer, uint32_t peerid,
+    struct db_import *imp, const struct db_stmt *stmt,
+    const char *const *params, int nparams, db_done_cb cb)
+{
+	struct db_import_call	*call;
+
+	call = db_import_call(ps, peer, peerid, imp);
+	evtimer_del(imp->expire);
+	imp->busy = 1;
+	if (db_session_submit(imp->session, stmt, params, nparams, cb,
+	    call) == -1) {
+		free(call);
+		log_warnx("import %llu failed: the connection to PostgreSQL "
+		    "was lost", (unsigned long long)imp->id);
+		db_import_fail(ps, peer, peerid, DB_UNAVAILABLE,
+		    "the connection to PostgreSQL was lost");
+		db_import_drop(imp);
+	}
+}
+
+/* Finds the import of a piece or commit, or replies with an error. */
+static struct db_import *
+db_import_get(struct privsep *ps, enum procid peer, uint32_t peerid,
+    uint64_t id)
+{
+	struct db_import	*imp;
+
+	if ((imp = db_import_find(peer, id)) == NULL) {
+		db_import_fail(ps, peer, peerid, DB_NOT_FOUND,
+		    "no such import; it may have expired");
+		return NULL;
+	}
+	if (imp->busy) {
+		db_import_fail(ps, peer, peerid, DB_FAILED,
+		    "the previous piece is still being written");
+		return NULL;
+	}
+	return imp;
 }
 
 static void
@@ -354,6 +510,7 @@ db_import_rows(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	struct ipc_body		 b;
 	struct db_import	*imp;
 	const char		*s;
+	char			*piece;
 	size_t			 len;
 	uint64_t		 id;
 
@@ -363,40 +520,75 @@ db_import_rows(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	    len < 2 || s[0] != '[' || s[len - 1] != ']' ||
 	    memchr(s, '\0', len) != NULL || ipc_get_end(&b) == -1)
 		db_import_malformed(peer, msg);
-
-	if ((imp = db_import_find(peer, id)) == NULL) {
+	if ((imp = db_import_get(ps, peer, msg->hdr.peerid, id)) == NULL) {
 		ipc_body_close(&b);
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_NOT_FOUND,
-		    "no such import; it may have expired", NULL, NULL);
 		return;
 	}
-	if (db_import_append(imp, s, len) == -1) {
-		ipc_body_close(&b);
-		db_import_drop(imp);
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_INVALID,
-		    "the import is too large", NULL, NULL);
-		return;
-	}
+	if ((piece = strndup(s, len)) == NULL)
+		fatal("%s", __func__);
 	ipc_body_close(&b);
-	db_import_touch(imp);
-	db_import_reply(ps, peer, msg->hdr.peerid, DB_OK, "", NULL, NULL);
+	db_import_run(ps, peer, msg->hdr.peerid, imp,
+	    imp->kind == CSVIMPORT_BANK ? &db_import_piece_bank :
+	    &db_import_piece_activity, (const char *const *)&piece, 1,
+	    db_import_piece_done);
+	free(piece);
 }
 
+/* The transaction committed: the import is stored. */
 static void
-db_import_done(void *arg, enum db_status status, const char *message,
+db_import_committed(void *arg, enum db_status status, const char *message,
     PGresult *res)
 {
 	struct db_import_call	*call = arg;
+	struct db_import	*imp = call->imp;
+	const char		*values[6];
+	int			 i;
 
-	if (status == DB_OK)
+	imp->busy = 0;
+	if (status == DB_OK) {
 		log_info("import %llu of %s written",
-		    (unsigned long long)call->imp->id, call->imp->layout);
-	else
+		    (unsigned long long)imp->id, imp->layout);
+		for (i = 0; i < 6; i++)
+			values[i] = imp->outnull[i] ? NULL : imp->out[i];
+		db_import_reply(call->ps, call->peer, call->peerid, DB_OK, "",
+		    NULL, values, 6);
+	} else {
+		log_warnx("import %llu failed at commit: %s",
+		    (unsigned long long)imp->id, message);
+		db_import_fail(call->ps, call->peer, call->peerid, status,
+		    message);
+	}
+	db_import_drop(imp);
+	free(call);
+}
+
+/* The rows are written; their counts are kept until the commit. */
+static void
+db_import_written(void *arg, enum db_status status, const char *message,
+    PGresult *res)
+{
+	struct db_import_call	*call = arg;
+	struct db_import	*imp = call->imp;
+	int			 i;
+
+	imp->busy = 0;
+	if (status != DB_OK || PQntuples(res) != 1 || PQnfields(res) != 6) {
 		log_warnx("import %llu failed: %s",
-		    (unsigned long long)call->imp->id, message);
-	db_import_reply(call->ps, call->peer, call->peerid, status, message,
-	    res, NULL);
-	db_import_free(call->imp);
+		    (unsigned long long)imp->id, status != DB_OK ? message :
+		    "unexpected result");
+		db_import_fail(call->ps, call->peer, call->peerid,
+		    status != DB_OK ? status : DB_FAILED, message);
+		db_import_drop(imp);
+		free(call);
+		return;
+	}
+	for (i = 0; i < 6; i++) {
+		imp->outnull[i] = PQgetisnull(res, 0, i);
+		snprintf(imp->out[i], sizeof(imp->out[i]), "%s",
+		    PQgetvalue(res, 0, i));
+	}
+	db_import_run(call->ps, call->peer, call->peerid, imp,
+	    &db_import_commit_stmt, NULL, 0, db_import_committed);
 	free(call);
 }
 
@@ -405,47 +597,26 @@ db_import_commit(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 {
 	struct ipc_body		 b;
 	struct db_import	*imp;
-	struct db_import_call	*call;
-	const char		*params[8];
+	const char		*params[7];
 	uint64_t		 id;
 
 	if (ipc_body_open(&b, msg) == -1 ||
 	    ipc_get_u64(&b, &id, UINT64_MAX) == -1 || ipc_get_end(&b) == -1)
 		db_import_malformed(peer, msg);
 	ipc_body_close(&b);
-	if ((imp = db_import_find(peer, id)) == NULL) {
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_NOT_FOUND,
-		    "no such import; it may have expired", NULL, NULL);
+	if ((imp = db_import_get(ps, peer, msg->hdr.peerid, id)) == NULL)
 		return;
-	}
-	TAILQ_REMOVE(&db_imports, imp, entry);
-	db_nimports--;
-	evtimer_del(imp->expire);
-	imp->json[imp->len++] = ']';
-	imp->json[imp->len] = '\0';
-
-	params[0] = imp->json;
-	params[1] = imp->account;
-	params[2] = imp->account_kind;
-	params[3] = imp->layout;
-	params[4] = imp->file;
-	params[5] = imp->sha256;
-	params[6] = imp->rows_read;
-	params[7] = db_settings.timezone[0] != '\0' ? db_settings.timezone :
+	params[0] = imp->account;
+	params[1] = imp->account_kind;
+	params[2] = imp->layout;
+	params[3] = imp->file;
+	params[4] = imp->sha256;
+	params[5] = imp->rows_read;
+	params[6] = db_settings.timezone[0] != '\0' ? db_settings.timezone :
 	    "UTC";
-	if ((call = calloc(1, sizeof(*call))) == NULL)
-		fatal("%s", __func__);
-	call->ps = ps;
-	call->peer = peer;
-	call->peerid = msg->hdr.peerid;
-	call->imp = imp;
-	if (db_pool_submit(imp->kind == CSVIMPORT_BANK ? &db_import_bank :
-	    &db_import_activity, params, 8, db_import_done, call) == -1) {
-		free(call);
-		db_import_free(imp);
-		db_import_reply(ps, peer, msg->hdr.peerid, DB_UNAVAILABLE,
-		    "PostgreSQL is unavailable", NULL, NULL);
-	}
+	db_import_run(ps, peer, msg->hdr.peerid, imp,
+	    imp->kind == CSVIMPORT_BANK ? &db_import_bank :
+	    &db_import_activity, params, 7, db_import_written);
 }
 
 /* Handles the import messages of the http child. */

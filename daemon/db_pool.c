@@ -3,6 +3,11 @@
  * the child's event loop. Each connection runs one prepared statement at a
  * time; requests wait in one queue. A lost connection comes back with
  * exponential backoff, and while none is up a request fails at once.
+ *
+ * A session reserves one connection for a sequence of statements that
+ * share a transaction, such as an import sent in pieces. The queue skips
+ * that connection until the session is closed. When the connection is
+ * lost, the session keeps none, because its transaction is gone.
  */
 
 #include <sys/queue.h>
@@ -34,6 +39,7 @@ struct db_job {
 	char			*params[DB_STMT_PARAMS_MAX];
 	int			 nparams;
 	int			 preparing;
+	struct db_session	*session;	/* reserves the connection */
 	db_done_cb		 cb;
 	void			*arg;
 };
@@ -50,6 +56,11 @@ struct db_conn {
 	uint64_t		 prepared;	/* bits of db_stmt.id */
 	struct db_job		*job;
 	PGresult		*result;
+	struct db_session	*session;
+};
+
+struct db_session {
+	struct db_conn		*conn;	/* NULL when lost or not yet bound */
 };
 
 static struct event_base	*db_base;
@@ -148,6 +159,10 @@ db_conn_lost(struct db_conn *c, const char *why)
 	PQfinish(c->pg);
 	c->pg = NULL;
 	c->job = NULL;
+	if (c->session != NULL) {
+		c->session->conn = NULL;
+		c->session = NULL;
+	}
 	c->prepared = 0;
 	c->state = DB_CONN_DOWN;
 
@@ -251,7 +266,10 @@ db_conn_send(struct db_conn *c)
 	struct db_job	*job = c->job;
 	int		 r;
 
-	if (!(c->prepared & (1ULL << job->stmt->id))) {
+	if (job->stmt->id == DB_STMT_SIMPLE) {
+		job->preparing = 0;
+		r = PQsendQuery(c->pg, job->stmt->sql);
+	} else if (!(c->prepared & (1ULL << job->stmt->id))) {
 		job->preparing = 1;
 		r = PQsendPrepare(c->pg, job->stmt->name, job->stmt->sql,
 		    job->stmt->nparams, NULL);
@@ -376,11 +394,15 @@ db_pool_pump(void)
 
 	for (i = 0; i < db_nconns && !TAILQ_EMPTY(&db_queue); i++) {
 		c = &db_conns[i];
-		if (c->state != DB_CONN_IDLE)
+		if (c->state != DB_CONN_IDLE || c->session != NULL)
 			continue;
 		job = TAILQ_FIRST(&db_queue);
 		TAILQ_REMOVE(&db_queue, job, entry);
 		db_nqueued--;
+		if (job->session != NULL) {
+			c->session = job->session;
+			job->session->conn = c;
+		}
 		c->job = job;
 		c->state = DB_CONN_BUSY;
 		if (db_conn_send(c) == -1)
@@ -451,18 +473,17 @@ db_pool_active(void)
  * runs once with the result, which it must not keep. Returns -1 without
  * calling cb when no connection is up or the queue is full.
  */
-int
-db_pool_submit(const struct db_stmt *stmt, const char *const *params,
+static struct db_job *
+db_job_new(const struct db_stmt *stmt, const char *const *params,
     int nparams, db_done_cb cb, void *arg)
 {
 	struct db_job	*job;
 	int		 i;
 
-	if (db_up == 0 || db_nqueued >= DB_QUEUE_MAX ||
-	    nparams > DB_STMT_PARAMS_MAX || nparams != stmt->nparams)
-		return -1;
+	if (nparams > DB_STMT_PARAMS_MAX || nparams != stmt->nparams)
+		return NULL;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return -1;
+		return NULL;
 	job->stmt = stmt;
 	job->cb = cb;
 	job->arg = arg;
@@ -471,14 +492,121 @@ db_pool_submit(const struct db_stmt *stmt, const char *const *params,
 		    (job->params[i] = strdup(params[i])) == NULL) {
 			job->nparams = i;
 			db_job_free(job);
-			return -1;
+			return NULL;
 		}
 	}
 	job->nparams = nparams;
+	return job;
+}
+
+int
+db_pool_submit(const struct db_stmt *stmt, const char *const *params,
+    int nparams, db_done_cb cb, void *arg)
+{
+	struct db_job	*job;
+
+	if (db_up == 0 || db_nqueued >= DB_QUEUE_MAX ||
+	    (job = db_job_new(stmt, params, nparams, cb, arg)) == NULL)
+		return -1;
 	TAILQ_INSERT_TAIL(&db_queue, job, entry);
 	db_nqueued++;
 	db_pool_pump();
 	return 0;
+}
+
+/*
+ * Queues stmt like db_pool_submit, and keeps the connection that runs it
+ * for the statements of db_session_submit until db_session_close. cb
+ * runs once; only then may the session be used or closed. Returns NULL
+ * without calling cb when the statement cannot be queued.
+ */
+struct db_session *
+db_session_open(const struct db_stmt *stmt, const char *const *params,
+    int nparams, db_done_cb cb, void *arg)
+{
+	struct db_session	*s;
+	struct db_job		*job;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if (db_up == 0 || db_nqueued >= DB_QUEUE_MAX ||
+	    (job = db_job_new(stmt, params, nparams, cb, arg)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	job->session = s;
+	TAILQ_INSERT_TAIL(&db_queue, job, entry);
+	db_nqueued++;
+	db_pool_pump();
+	return s;
+}
+
+/*
+ * Runs one statement on the session's connection, which must have
+ * nothing in flight. Returns -1 without calling cb when the connection
+ * was lost.
+ */
+int
+db_session_submit(struct db_session *s, const struct db_stmt *stmt,
+    const char *const *params, int nparams, db_done_cb cb, void *arg)
+{
+	struct db_conn	*c = s->conn;
+	struct db_job	*job;
+
+	if (c == NULL || c->state != DB_CONN_IDLE || c->job != NULL ||
+	    (job = db_job_new(stmt, params, nparams, cb, arg)) == NULL)
+		return -1;
+	c->job = job;
+	c->state = DB_CONN_BUSY;
+	if (db_conn_send(c) == -1)
+		db_conn_lost(c, PQerrorMessage(c->pg));
+	return 0;
+}
+
+static void
+db_session_rolled_back(void *arg, enum db_status status, const char *message,
+    PGresult *res)
+{
+	if (status != DB_OK)
+		log_warnx("cannot roll back an abandoned transaction: %s",
+		    message);
+}
+
+/*
+ * Gives the connection back to the pool. A transaction still open is
+ * rolled back first, so that the next request starts clean.
+ */
+void
+db_session_close(struct db_session *s)
+{
+	static const struct db_stmt	 rollback = {
+		DB_STMT_SIMPLE, "rollback", "ROLLBACK", 0
+	};
+	struct db_conn			*c = s->conn;
+
+	free(s);
+	if (c == NULL)
+		return;
+	c->session = NULL;
+	if (c->state == DB_CONN_BUSY) {
+		/* Its result has no reader left, so the connection is reset. */
+		c->job->cb = db_session_rolled_back;
+		db_conn_lost(c, "a reserved connection was given up busy");
+		return;
+	}
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		c->job = db_job_new(&rollback, NULL, 0,
+		    db_session_rolled_back, NULL);
+		if (c->job == NULL) {
+			db_conn_lost(c, "out of memory");
+			return;
+		}
+		c->state = DB_CONN_BUSY;
+		if (db_conn_send(c) == -1)
+			db_conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	db_pool_pump();
 }
 
 /*

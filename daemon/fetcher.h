@@ -78,6 +78,7 @@ void	 fetcher_lookup_cancel(void *);
 /* fetcher_cache.c */
 struct cache_entry {
 	TAILQ_ENTRY(cache_entry) lru;
+	LIST_ENTRY(cache_entry)	 bucket;
 	char			 symbol[QUOTE_SYMBOL_MAX + 1];
 	struct quote_data	 q;
 	char			 source[16];

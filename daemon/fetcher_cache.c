@@ -17,35 +17,62 @@
 #include "fetcher.h"
 
 TAILQ_HEAD(cache_lru, cache_entry);
+LIST_HEAD(cache_bucket, cache_entry);
+
+/*
+ * A batch of 1,000 symbols looks each one up, so entries are also found
+ * through a hash table. With 1,024 buckets the chains stay short up to a
+ * few thousand entries.
+ */
+#define CACHE_BUCKETS	1024
 
 /* Most recently used first. */
 static struct cache_lru	 cache_lru = TAILQ_HEAD_INITIALIZER(cache_lru);
+static struct cache_bucket cache_buckets[CACHE_BUCKETS];
 static size_t		 cache_count;
 
 struct cache_stats	 fetcher_cache_stats;
+
+/* FNV-1a of the symbol, reduced to a bucket. */
+static struct cache_bucket *
+cache_bucket_of(const char *symbol)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *symbol != '\0'; symbol++) {
+		h ^= (unsigned char)*symbol;
+		h *= 16777619u;
+	}
+	return &cache_buckets[h % CACHE_BUCKETS];
+}
+
+static struct cache_entry *
+cache_find(const char *symbol)
+{
+	struct cache_entry	*e;
+
+	LIST_FOREACH(e, cache_bucket_of(symbol), bucket)
+		if (strcmp(e->symbol, symbol) == 0)
+			return e;
+	return NULL;
+}
 
 static void
 cache_remove(struct cache_entry *e)
 {
 	TAILQ_REMOVE(&cache_lru, e, lru);
+	LIST_REMOVE(e, bucket);
 	free(e);
 	cache_count--;
 }
 
-/*
- * Finds the entry of a symbol and marks it used. A linear search is enough:
- * the size is bounded by the configuration (1024 by default) and a lookup
- * costs far less than the IPC hop that asked for it.
- */
+/* Finds the entry of a symbol and marks it used. */
 struct cache_entry *
 fetcher_cache_get(const char *symbol, uint64_t now_ms)
 {
 	struct cache_entry	*e;
 
-	TAILQ_FOREACH(e, &cache_lru, lru)
-		if (strcmp(e->symbol, symbol) == 0)
-			break;
-	if (e == NULL)
+	if ((e = cache_find(symbol)) == NULL)
 		return NULL;
 	if (fetcher_conf->max_stale_ms != 0 &&
 	    now_ms - e->fetched_ms > fetcher_conf->ttl_ms +
@@ -78,19 +105,17 @@ fetcher_cache_put(const struct quote_data *q, const char *source,
 {
 	struct cache_entry	*e;
 
-	TAILQ_FOREACH(e, &cache_lru, lru)
-		if (strcmp(e->symbol, q->symbol) == 0)
-			break;
-	if (e != NULL) {
+	if ((e = cache_find(q->symbol)) != NULL) {
 		TAILQ_REMOVE(&cache_lru, e, lru);
 	} else {
 		if ((e = calloc(1, sizeof(*e))) == NULL) {
 			log_warn("cache entry for %s", q->symbol);
 			return;
 		}
+		snprintf(e->symbol, sizeof(e->symbol), "%s", q->symbol);
+		LIST_INSERT_HEAD(cache_bucket_of(e->symbol), e, bucket);
 		cache_count++;
 	}
-	snprintf(e->symbol, sizeof(e->symbol), "%s", q->symbol);
 	e->q = *q;
 	snprintf(e->source, sizeof(e->source), "%s", source);
 	e->fetched_at = fetched_at;

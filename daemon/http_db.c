@@ -128,6 +128,14 @@ int
 http_db_request(struct http_req *hr, uint32_t type, struct ipc_wbuf *wb,
     http_db_cb cb)
 {
+	return http_db_request_wait(hr, type, wb, HTTP_DB_TIMEOUT_MS, cb);
+}
+
+/* As http_db_request, waiting timeout_ms for the answer. */
+int
+http_db_request_wait(struct http_req *hr, uint32_t type, struct ipc_wbuf *wb,
+    unsigned int timeout_ms, http_db_cb cb)
+{
 	struct http_db_call	*call;
 
 	if ((call = calloc(1, sizeof(*call))) == NULL) {
@@ -137,7 +145,7 @@ http_db_request(struct http_req *hr, uint32_t type, struct ipc_wbuf *wb,
 		return -1;
 	}
 	call->cb = cb;
-	if (http_ipc_request(hr, PROC_DB, type, wb, HTTP_DB_TIMEOUT_MS,
+	if (http_ipc_request(hr, PROC_DB, type, wb, timeout_ms,
 	    http_db_done, call) == -1) {
 		free(call);
 		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",

@@ -7,7 +7,9 @@
  * any rejected value gets a 422 reply listing every reject, and nothing is
  * stored. Otherwise its rows go to the db child in pieces of at most
  * CSVIMPORT_PIECE_MAX bytes, and the db child writes them in one
- * transaction.
+ * transaction. The db child replies to a piece or the commit only after
+ * its statements ran, so the wait for a reply follows the statement
+ * timeout that the db child reports when the import begins.
  *
  * Query parameters: account (name of the account, created on first use),
  * account_kind (bank imports: checking, savings, card or cash), sign
@@ -17,6 +19,7 @@
  */
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,12 @@
 #include "csvimport.h"
 
 #define HTTP_IMPORT_FILE_MAX	255	/* bytes of a file name kept */
+/* Beyond the statement timeout: the IPC and the db child's queue. */
+#define HTTP_IMPORT_WAIT_MARGIN_MS	15000
+/* Maximum wait, also when the db child reports no timeout. */
+#define HTTP_IMPORT_WAIT_MAX_MS		(24U * 3600 * 1000)
+/* Records of an import after which the heap is given back. */
+#define HTTP_IMPORT_TRIM_ROWS		10000
 
 struct http_import {
 	struct csvimport_opts	 opts;
@@ -43,22 +52,28 @@ struct http_import {
 	char			 sha256[65];
 	char			*columns[CSVIMPORT_COL_MAX];
 	uint64_t		 id;
+	unsigned int		 statement_ms;	/* 0: no limit */
 	size_t			 next;		/* next record to send */
 	size_t			 npending;
 };
 
 static void	http_import_send_next(struct http_req *);
+static size_t	http_import_count(const struct http_import *);
 
 static void
 http_import_free(void *arg)
 {
 	struct http_import	*imp = arg;
+	size_t			 n = http_import_count(imp);
 	int			 i;
 
 	csvimport_result_free(&imp->res);
 	for (i = 0; i < CSVIMPORT_COL_MAX; i++)
 		free(imp->columns[i]);
 	free(imp);
+	/* glibc keeps the freed records of a large file otherwise. */
+	if (n >= HTTP_IMPORT_TRIM_ROWS)
+		malloc_trim(0);
 }
 
 static const char *
@@ -308,13 +323,35 @@ http_import_commit_done(struct http_req *hr, struct db_rows *rows)
 static void
 http_import_rows_done(struct http_req *hr, struct db_rows *rows)
 {
+	if (rows->status == DB_INVALID) {
+		http_reply_error(hr, 422, "CSV_REJECTED", "the database "
+		    "rejected a value; nothing was imported",
+		    http_json_pair("reason", rows->message));
+		return;
+	}
 	if (rows->status != DB_OK) {
-		http_reply_error(hr, rows->status == DB_INVALID ? 413 : 503,
-		    rows->status == DB_INVALID ? "PAYLOAD_TOO_LARGE" :
-		    "DATABASE_UNAVAILABLE", rows->message, NULL);
+		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",
+		    rows->message, NULL);
 		return;
 	}
 	http_import_send_next(hr);
+}
+
+/*
+ * Returns the wait for the db child's reply to a piece, or to the commit,
+ * which runs the import's statement and then COMMIT, each under the
+ * statement timeout.
+ */
+static unsigned int
+http_import_wait_ms(const struct http_import *imp, unsigned int statements)
+{
+	unsigned long long	 ms;
+
+	if (imp->statement_ms == 0)
+		return HTTP_IMPORT_WAIT_MAX_MS;
+	ms = (unsigned long long)imp->statement_ms * statements +
+	    HTTP_IMPORT_WAIT_MARGIN_MS;
+	return ms > HTTP_IMPORT_WAIT_MAX_MS ? HTTP_IMPORT_WAIT_MAX_MS : ms;
 }
 
 /* Sends the next piece, or the commit once every row went out. */
@@ -328,8 +365,8 @@ http_import_send_next(struct http_req *hr)
 	if (imp->next == http_import_count(imp)) {
 		ipc_wbuf_init(&wb, 1);
 		ipc_put_u64(&wb, imp->id);
-		http_db_request(hr, IMSG_DB_IMPORT_COMMIT, &wb,
-		    http_import_commit_done);
+		http_db_request_wait(hr, IMSG_DB_IMPORT_COMMIT, &wb,
+		    http_import_wait_ms(imp, 2), http_import_commit_done);
 		return;
 	}
 	if ((piece = http_import_piece(imp)) == NULL) {
@@ -341,21 +378,24 @@ http_import_send_next(struct http_req *hr)
 	ipc_put_u64(&wb, imp->id);
 	ipc_put_str(&wb, piece);
 	free(piece);
-	http_db_request(hr, IMSG_DB_IMPORT_ROWS, &wb, http_import_rows_done);
+	http_db_request_wait(hr, IMSG_DB_IMPORT_ROWS, &wb,
+	    http_import_wait_ms(imp, 1), http_import_rows_done);
 }
 
 static void
 http_import_begin_done(struct http_req *hr, struct db_rows *rows)
 {
 	struct http_import	*imp = hr->state;
-	const char		*id;
+	const char		*id, *ms;
 
-	if (rows->status != DB_OK || (id = db_rows_get(rows, 0, 0)) == NULL) {
+	if (rows->status != DB_OK || (id = db_rows_get(rows, 0, 0)) == NULL ||
+	    (ms = db_rows_get(rows, 0, 1)) == NULL) {
 		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",
 		    rows->message, NULL);
 		return;
 	}
 	imp->id = strtoull(id, NULL, 10);
+	imp->statement_ms = strtoul(ms, NULL, 10);
 	http_import_send_next(hr);
 }
 

@@ -29,6 +29,8 @@ struct portfolio_quote {
 struct portfolio_summary {
 	struct portfolio_quote	*quotes;
 	size_t			 nquotes;
+	size_t			*slots;		/* index + 1 into quotes, 0 free */
+	size_t			 nslots;	/* a power of two */
 	unsigned int		 waiting;	/* quote batches in flight */
 	struct json_object	*result;
 };
@@ -193,18 +195,64 @@ portfolio_summary_free(void *arg)
 	if (s == NULL)
 		return;
 	json_object_put(s->result);
+	free(s->slots);
 	free(s->quotes);
 	free(s);
+}
+
+/* FNV-1a of a ticker, masked to the size of the index. */
+static size_t
+portfolio_quote_slot(const struct portfolio_summary *s, const char *ticker)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *ticker != '\0'; ticker++) {
+		h ^= (unsigned char)*ticker;
+		h *= 16777619u;
+	}
+	return h & (s->nslots - 1);
+}
+
+/*
+ * Indexes s->quotes by ticker with open addressing; the first of equal
+ * tickers wins. Returns -1 when out of memory. Hashing and not qsort(3),
+ * because glibc's qsort may call sysinfo(2), which the filter forbids.
+ */
+static int
+portfolio_quote_index(struct portfolio_summary *s)
+{
+	size_t	 i, slot;
+
+	for (s->nslots = 2; s->nslots < 2 * s->nquotes; s->nslots *= 2)
+		;
+	if ((s->slots = calloc(s->nslots, sizeof(*s->slots))) == NULL)
+		return -1;
+	for (i = 0; i < s->nquotes; i++) {
+		slot = portfolio_quote_slot(s, s->quotes[i].ticker);
+		while (s->slots[slot] != 0 && strcmp(s->quotes[
+		    s->slots[slot] - 1].ticker, s->quotes[i].ticker) != 0)
+			slot = (slot + 1) & (s->nslots - 1);
+		if (s->slots[slot] == 0)
+			s->slots[slot] = i + 1;
+	}
+	return 0;
 }
 
 static struct portfolio_quote *
 portfolio_quote_find(struct portfolio_summary *s, const char *ticker)
 {
-	size_t	 i;
+	struct portfolio_quote	*q;
+	size_t			 slot;
 
-	for (i = 0; i < s->nquotes; i++)
-		if (strcmp(s->quotes[i].ticker, ticker) == 0)
-			return &s->quotes[i];
+	if (ticker == NULL)
+		return NULL;
+	slot = portfolio_quote_slot(s, ticker);
+	while (s->slots[slot] != 0) {
+		q = &s->quotes[s->slots[slot] - 1];
+		if (strcmp(q->ticker, ticker) == 0)
+			return q;
+		slot = (slot + 1) & (s->nslots - 1);
+	}
 	return NULL;
 }
 
@@ -406,6 +454,10 @@ portfolio_tickers_done(struct http_req *hr, struct db_rows *r)
 	for (i = 0; i < s->nquotes; i++)
 		snprintf(s->quotes[i].ticker, sizeof(s->quotes[i].ticker),
 		    "%s", db_rows_get(r, i, 0) ? db_rows_get(r, i, 0) : "");
+	if (portfolio_quote_index(s) == -1) {
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
 	s->waiting = 1;
 	for (i = 0; i < s->nquotes; i += QUOTES_BATCH_MAX) {
 		n = s->nquotes - i < QUOTES_BATCH_MAX ? s->nquotes - i :

@@ -131,8 +131,11 @@ enum ipc_type {
 	IMSG_DB_IMPORT_BEGIN,	/* [u kind 0 bank 1 brokerage, str account,
 				   str account kind, str layout, str file
 				   name, str content sha256, u rows read]:
-				   row [import id] */
-	IMSG_DB_IMPORT_ROWS,	/* [u import id, str JSON rows]: no rows */
+				   row [import id, statement timeout in
+				   ms, 0 for none] */
+	IMSG_DB_IMPORT_ROWS,	/* [u import id, str JSON rows]: no rows;
+				   the rows are written in the import's
+				   transaction at once */
 	IMSG_DB_IMPORT_COMMIT,	/* [u import id]: one transaction; row
 				   [inserted, duplicates, pending cleared,
 				   batch id, line of a Sell past the position

@@ -6,7 +6,9 @@ OBJDIR holds a release build staged under OBJDIR/stage and evbare. Each
 figure is measured RUNS times (BENCH_RUNS, default 3) and printed as the
 median with min-max, beside its anchor measured in the same run. Load
 runs last BENCH_SECONDS each (default 5); the import file has BENCH_ROWS
-rows (default 1000000). Everything listens on 127.0.0.1 only.
+rows (default 100000). Everything listens on 127.0.0.1 only.
+BENCH_CALLGRIND=0 skips the instruction counts; BENCH_CALLGRIND=only
+measures them alone.
 """
 
 import datetime
@@ -29,16 +31,18 @@ import harness  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
-# NOTE: an import is one SQL statement over a JSON buffer of at most 64 MiB
-# (about 420,000 bank rows), and the http child waits 15 s for it. A file of
-# 300,000 rows gets 503 and one of 1,000,000 rows 413 until imports use COPY.
+# 100,000 rows keep the three import runs to about a minute; a 1,000,000-row
+# file also imports (about a minute per run here), with BENCH_ROWS=1000000.
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 FINANCE_ROWS = int(os.environ.get("BENCH_FINANCE_ROWS", "1000000"))
 POSITIONS = 1000
 API_KEY = "bench-key-6d1e0a9c4b7f2e58a3c1"
 KEY_HEADER = "X-API-Key"
 SYMBOL = "IBM"
-CALLGRIND_REQUESTS = (200, 1200)
+# Requests measured under callgrind, after CALLGRIND_WARMUP that fill the
+# quote cache and the allocators.
+CALLGRIND_WARMUP = 200
+CALLGRIND_REQUESTS = 2000
 
 rows = []
 
@@ -477,36 +481,58 @@ def bench_portfolio(d, pg, workdir):
                   "/api/portfolio/summary")
 
 
-def callgrind_total(files):
-    total = 0
+def callgrind_totals(files):
+    """Instructions per process name of callgrind output files: "http",
+    "fetcher", "db" and "secrets" for the children (from the -P argument
+    on their cmd: line), "parent" for any other command."""
+    totals = {}
     for fn in files:
+        name, total = "parent", 0
         with open(fn, errors="replace") as f:
             for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total += int(line.split()[1])
+                if line.startswith("cmd:"):
+                    m = re.search(r" -P (\S+)", line)
+                    if m:
+                        name = m.group(1)
+                elif line.startswith(("summary:", "totals:")):
+                    total = int(line.split()[1])
                     break
-    return total
+        totals[name] = totals.get(name, 0) + total
+    return totals
+
+
+def build_profile(obj):
+    """Builds the profiling variant (-DBENJI_PROFILE, no seccomp filter)
+    into OBJ-profile and stages it there; returns that directory."""
+    pobj = obj + "-profile"
+    rel = os.path.relpath(pobj, TOP)
+    make = ["make", "-C", TOP, f"OBJ={rel}", "SANITIZE=",
+            "EXTRA_CFLAGS=-DBENJI_PROFILE"]
+    run(make + ["all"], timeout=900)
+    run(make + ["install", f"DESTDIR={pobj}/stage", "PREFIX=/usr"],
+        timeout=300)
+    return pobj
 
 
 def callgrind_quotes(obj, pg, workdir, bare, bodyfile):
-    """Instructions per cached quote request: the whole daemon runs under
-    callgrind twice, with few and with many requests; the difference per
-    request removes startup and shutdown."""
+    """Instructions per cached quote request: the profiling build runs
+    under callgrind twice, with the warm-up alone and with the warm-up
+    plus CALLGRIND_REQUESTS requests; the difference per request removes
+    startup, warm-up and shutdown."""
     if shutil.which("valgrind") is None:
         log("valgrind missing: no instruction counts")
         return
-    per = []
-    try:
-        for n in CALLGRIND_REQUESTS:
-            per.append(callgrind_benjid(obj, pg, workdir, n))
-    except RuntimeError as e:
-        # valgrind 3.19 has no seccomp(2): a sandboxed child dies at once.
-        log(f"benjid under callgrind: {e}")
-        per = []
-    ours = [(per[1] - per[0]) / (CALLGRIND_REQUESTS[1] -
-                                  CALLGRIND_REQUESTS[0])] if per else []
+    pobj = build_profile(obj)
+    runs = [callgrind_benjid(pobj, pg, workdir, n)
+            for n in (CALLGRIND_WARMUP,
+                      CALLGRIND_WARMUP + CALLGRIND_REQUESTS)]
+    per = {name: (runs[1].get(name, 0) - runs[0].get(name, 0)) /
+           CALLGRIND_REQUESTS for name in runs[1]}
+    log("instructions per cached quote by process: " +
+        ", ".join(f"{k} {v:.0f}" for k, v in sorted(per.items())))
+    ours = [sum(per.get(k, 0) for k in ("http", "secrets", "fetcher"))]
     base = []
-    for n in CALLGRIND_REQUESTS:
+    for n in (CALLGRIND_WARMUP, CALLGRIND_WARMUP + CALLGRIND_REQUESTS):
         outdir = tempfile.mkdtemp(prefix="cg-", dir=workdir)
         port = harness.free_port()
         p = subprocess.Popen(["valgrind", "--tool=callgrind", "-q",
@@ -515,18 +541,25 @@ def callgrind_quotes(obj, pg, workdir, bare, bodyfile):
         wait_port(port, 60)
         client_requests(port, f"/api/quotes/{SYMBOL}", n, key=False)
         p.wait(60)
-        base.append(callgrind_total(glob.glob(f"{outdir}/cg.*")))
-    floor = (base[1] - base[0]) / (CALLGRIND_REQUESTS[1] -
-                                   CALLGRIND_REQUESTS[0])
-    add_row("instructions per cached quote (callgrind, all processes)",
-            "instr", ours, "bare evhttp reply", [floor], False)
+        base.append(sum(callgrind_totals(
+            glob.glob(f"{outdir}/cg.*")).values()))
+    floor = (base[1] - base[0]) / CALLGRIND_REQUESTS
+    add_row("instructions per cached quote request, summed over http, "
+            "secrets and fetcher (callgrind)", "instr", ours,
+            "bare evhttp reply", [floor], False)
 
 
-def callgrind_benjid(obj, pg, workdir, n):
-    """Total instructions of all benjid processes serving n quotes."""
+def callgrind_benjid(pobj, pg, workdir, n):
+    """Instructions per process of the profiling build serving n quotes.
+    callgrind writes a child's file when the child exits, inside its
+    chroot, so the output directory is made at the same path there too."""
     outdir = tempfile.mkdtemp(prefix="cg-", dir=workdir)
     os.chmod(outdir, 0o777)
-    d = harness.Benjid(obj, conf_extra=benjid_conf(pg), env=benjid_env(pg))
+    d = harness.Benjid(pobj, conf_extra=benjid_conf(pg), env=benjid_env(pg))
+    root = os.path.join(d.stage, "var/lib/benjid/empty")
+    inner = root + outdir
+    os.makedirs(inner)
+    os.chmod(inner, 0o777)
     d.log = open(d.log_path, "w")
     d.proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--trace-children=yes",
@@ -536,10 +569,37 @@ def callgrind_benjid(obj, pg, workdir, n):
     try:
         wait_ready(d.port, d.proc, 120)
         client_requests(d.port, f"/api/quotes/{SYMBOL}", n)
+    except RuntimeError:
+        log(f"benjid under callgrind failed:\n{d.log_text()}")
+        raise
     finally:
         d.stop(timeout=60)
         d.cleanup()
-    return callgrind_total(glob.glob(f"{outdir}/cg.*"))
+    totals = callgrind_totals(glob.glob(f"{outdir}/cg.*") +
+                              glob.glob(f"{inner}/cg.*"))
+    top = outdir.lstrip("/").split("/")[0]
+    shutil.rmtree(os.path.join(root, top), ignore_errors=True)
+    for name in ("http", "fetcher", "secrets"):
+        if name not in totals:
+            raise RuntimeError(f"no callgrind output of the {name} child")
+    return totals
+
+
+def callgrind_only(obj, pg, workdir, bare):
+    """BENCH_CALLGRIND=only: the instruction counts alone, with the quote
+    body that bench_quotes() would have saved."""
+    d, _ = start_benjid(obj, pg)
+    try:
+        status, _, body = get(d.port, f"/api/quotes/{SYMBOL}",
+                              {KEY_HEADER: API_KEY})
+    finally:
+        d.cleanup()
+    if status != 200:
+        raise RuntimeError(f"quote answered {status}: {body!r}")
+    bodyfile = os.path.join(workdir, "quote.json")
+    with open(bodyfile, "wb") as f:
+        f.write(body)
+    callgrind_quotes(obj, pg, workdir, bare, bodyfile)
 
 
 def client_requests(port, path, n, key=True):
@@ -579,10 +639,24 @@ def main():
     os.chmod(workdir, 0o755)
     log(machine())
     pg = Pg()
-    d = None
     t_start = time.monotonic()
     try:
         pg.start()
+        if os.environ.get("BENCH_CALLGRIND") == "only":
+            callgrind_only(obj, pg, workdir, bare)
+        else:
+            measure_all(obj, pg, workdir, bare)
+    finally:
+        pg.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"# {machine()}; {RUNS} runs of {SECONDS} s; "
+          f"{time.monotonic() - t_start:.0f} s in all")
+    print_table()
+
+
+def measure_all(obj, pg, workdir, bare):
+    d = None
+    try:
         bench_startup(obj, pg)
         d, _ = start_benjid(obj, pg)
         time.sleep(0.5)
@@ -607,11 +681,6 @@ def main():
     finally:
         if d is not None:
             d.cleanup()
-        pg.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"# {machine()}; {RUNS} runs of {SECONDS} s; "
-          f"{time.monotonic() - t_start:.0f} s in all")
-    print_table()
 
 
 if __name__ == "__main__":
