@@ -153,6 +153,33 @@ static const struct {
 };
 
 /*
+ * The schema cannot be migrated: stop benjid, as a Java service stops
+ * when Flyway fails, unless the configuration asks to wait for a repair
+ * with benjictl db while readiness stays OUT_OF_SERVICE.
+ */
+static int
+parent_migration_failed(struct ipc_msg *msg)
+{
+	struct ipc_body	 b;
+	char		 text[4300];
+
+	if (ipc_body_open(&b, msg) == -1 ||
+	    ipc_get_str(&b, text, sizeof(text)) == -1 ||
+	    ipc_get_end(&b) == -1)
+		return -1;
+	ipc_body_close(&b);
+	if (conf.db_migration_wait) {
+		log_warnx("%s; waiting for benjictl db repair or migrate",
+		    text);
+		return 0;
+	}
+	log_warnx("%s; stopping benjid (set database on-migration-failure "
+	    "wait to repair it with benjictl db while benjid runs)", text);
+	parent_shutdown(1);
+	return 0;
+}
+
+/*
  * Messages from a child. A child that sends nonsense is broken or
  * compromised; the parent does not trust it and kills it, and the restart
  * logic brings up a fresh one.
@@ -166,6 +193,9 @@ parent_dispatch(struct ipc_conn *conn, struct ipc_msg *msg, void *arg)
 
 	if (c->id == PROC_DB && msg->hdr.type == IMSG_CTL_DB_RESULT &&
 	    control_db_result(msg) == 0)
+		goto done;
+	if (c->id == PROC_DB && msg->hdr.type == IMSG_CTL_DB_MIGRATION_FAILED &&
+	    parent_migration_failed(msg) == 0)
 		goto done;
 	for (i = 0; i < sizeof(parent_handlers) / sizeof(parent_handlers[0]);
 	    i++) {

@@ -90,6 +90,7 @@ struct benjid_config {
 	uint64_t		 db_connect_timeout_ms;
 	uint64_t		 db_statement_timeout_ms;
 	char			*db_timezone;	/* month boundaries */
+	int			 db_migration_wait; /* on a failed migration */
 
 	/* Limits and timeouts of the http child: http_limits.c */
 	uint64_t		 http_uri_max;		/* bytes */

@@ -83,9 +83,10 @@ db_migrated_now(const char *result)
 static void
 db_migrate_cb(evutil_socket_t fd, short events, void *arg)
 {
-	char	 out[4096];
-	PGconn	*pg;
-	int	 r;
+	struct ipc_wbuf	 wb;
+	char		 out[4096];
+	PGconn		*pg;
+	int		 r;
 
 	if ((pg = db_connect_blocking(out, sizeof(out))) == NULL) {
 		if (db_migrate_backoff_ms == 0 ||
@@ -115,6 +116,11 @@ db_migrate_cb(evutil_socket_t fd, short events, void *arg)
 		log_warnx("schema migration stopped: %s", out);
 		snprintf(db_problem, sizeof(db_problem),
 		    "schema migration stopped: %s", out);
+		/* The parent decides: stop benjid, or wait for benjictl db. */
+		ipc_wbuf_init(&wb, 1);
+		ipc_put_str(&wb, db_problem);
+		proc_compose(db_ps, PROC_PARENT, IMSG_CTL_DB_MIGRATION_FAILED, 0,
+		    -1, &wb);
 		break;
 	}
 }

@@ -64,6 +64,7 @@ db_config_reload(struct benjid_config *dst, const struct benjid_config *src)
 	dst->db_pool_size = src->db_pool_size;
 	dst->db_connect_timeout_ms = src->db_connect_timeout_ms;
 	dst->db_statement_timeout_ms = src->db_statement_timeout_ms;
+	dst->db_migration_wait = src->db_migration_wait;
 	db_config_copy(dst, src);
 }
 
@@ -147,6 +148,17 @@ db_config_set(struct benjid_config *conf, const char *option,
 	} else if (strcmp(option, "statement-timeout") == 0) {
 		return db_config_duration(option, value,
 		    &conf->db_statement_timeout_ms, err, errsz);
+	} else if (strcmp(option, "on-migration-failure") == 0) {
+		if (strcmp(value, "stop") == 0)
+			conf->db_migration_wait = 0;
+		else if (strcmp(value, "wait") == 0)
+			conf->db_migration_wait = 1;
+		else {
+			snprintf(err, errsz, "invalid database "
+			    "on-migration-failure \"%s\": expected stop or wait",
+			    value);
+			return -1;
+		}
 	} else if (strcmp(option, "timezone") == 0) {
 		if (!db_config_timezone_valid(value)) {
 			snprintf(err, errsz, "invalid database timezone \"%s\": "

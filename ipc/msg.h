@@ -162,6 +162,9 @@ enum ipc_type {
 	IMSG_CTL_DB_COMMAND,	/* [str command, str argument]: benjictl ->
 				   parent -> db, command one of migrate,
 				   validate, info, repair, baseline */
+	IMSG_CTL_DB_MIGRATION_FAILED,	/* [str message]: db -> parent,
+				   when the migrations at startup cannot
+				   run; the message names the script */
 	IMSG_CTL_DB_RESULT,	/* [b ok, str text]: db -> parent, with the
 				   peerid of the command; benjictl gets
 				   IMSG_CTL_OK or IMSG_CTL_FAIL */

@@ -6,6 +6,7 @@ PostgreSQL restart in the middle."""
 import http.client
 import json
 import os
+import subprocess
 import sys
 import time
 import zlib
@@ -295,9 +296,29 @@ def check_adopt(pg):
         d.cleanup()
 
 
+def check_drift_stops(pg):
+    java_era(pg, "driftstop", v2_checksum=12345)
+    d = Benjid(sys.argv[1], env={"SPRING_DATASOURCE_URL": pg.url("driftstop"),
+                                 "SPRING_DATASOURCE_USERNAME": "benji"})
+    try:
+        d.start(wait=False)
+        try:
+            code = d.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            code = None
+        tap.eq(code, 1, "drift: benjid stops with status 1 by default")
+        tap.ok(V2 in d.log_text() and "stopping benjid" in d.log_text(),
+               "drift: the stop names the script", d.log_text()[-1500:])
+        tap.eq(len(history(pg, "driftstop")), 2, "drift: nothing migrated "
+               "before the stop")
+    finally:
+        d.cleanup()
+
+
 def check_drift(pg):
     java_era(pg, "drift", v2_checksum=12345)
-    d = start(pg, "drift")
+    d = start(pg, "drift",
+              conf_extra="database on-migration-failure wait\n")
     try:
         tap.ok(not wait_ready(d, 3), "drift: readiness stays down")
         tap.ok(V2 in d.log_text() and "checksum mismatch" in d.log_text(),
@@ -340,6 +361,7 @@ def main():
         pg.start()
         check_fresh(pg)
         check_adopt(pg)
+        check_drift_stops(pg)
         check_drift(pg)
         check_race(pg)
     finally:
