@@ -132,9 +132,11 @@ static const struct db_stmt db_import_commit_stmt = {
  */
 static const struct db_stmt db_import_bank = {
 	DB_STMT_IMPORT_BANK, "import_bank",
-	"WITH r AS (SELECT * FROM import_stage_bank), "
-	"fresh AS (SELECT r.* FROM r WHERE NOT EXISTS (SELECT 1 FROM "
-	"finance_transaction f WHERE f.dedup_key = r.k)), "
+	"WITH fresh AS (SELECT s.* FROM import_stage_bank s WHERE NOT "
+	"EXISTS (SELECT 1 FROM finance_transaction f WHERE f.dedup_key = "
+	"s.k)), "
+	"n AS (SELECT (SELECT count(*) FROM import_stage_bank) AS staged, "
+	"(SELECT count(*) FROM fresh) AS added), "
 	"acct AS (INSERT INTO account (name, kind) SELECT DISTINCT acct, $2 "
 	"FROM fresh ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
 	"RETURNING id, name), "
@@ -143,20 +145,24 @@ static const struct db_stmt db_import_bank = {
 	"batch AS (INSERT INTO import_batch (id, kind, account_id, layout, "
 	"file_name, content_sha256, rows_read, rows_inserted, rows_skipped) "
 	"SELECT b.id, 'bank', (SELECT id FROM acct WHERE name = $1), $3, "
-	"nullif($4, ''), $5, $6::int, (SELECT count(*) FROM fresh), "
-	"(SELECT count(*) FROM r) - (SELECT count(*) FROM fresh) FROM b "
+	"nullif($4, ''), $5, $6::int, n.added, n.staged - n.added FROM b, n "
 	"RETURNING id), "
+	/*
+	 * Readers sort by posted_at and a random id, so the rows need no
+	 * ORDER BY here.
+	 */
 	"ins AS (INSERT INTO finance_transaction (id, posted_at, description, "
 	"amount, category, notes, account_id, import_batch_id, dedup_key, "
 	"pending) SELECT gen_random_uuid()::text, f.d::timestamp AT TIME "
 	"ZONE $7, f.s, f.a, f.c, f.n, acct.id, b.id, f.k, f.p FROM fresh f "
-	"JOIN acct ON acct.name = f.acct, b ORDER BY f.seq RETURNING 1), "
+	"JOIN acct ON acct.name = f.acct, b RETURNING 1), "
 	/* A pending row that an export now shows posted stops pending. */
-	"upd AS (UPDATE finance_transaction t SET pending = false FROM r "
-	"WHERE t.dedup_key = r.k AND t.pending AND NOT r.p RETURNING 1) "
-	"SELECT (SELECT count(*) FROM ins)::text, ((SELECT count(*) FROM r) "
-	"- (SELECT count(*) FROM fresh))::text, (SELECT count(*) FROM "
-	"upd)::text, (SELECT id FROM batch)::text, NULL, NULL",
+	"upd AS (UPDATE finance_transaction t SET pending = false FROM "
+	"import_stage_bank r WHERE t.dedup_key = r.k AND t.pending AND NOT "
+	"r.p RETURNING 1) "
+	"SELECT (SELECT count(*) FROM ins)::text, (n.staged - n.added)::text, "
+	"(SELECT count(*) FROM upd)::text, (SELECT id FROM batch)::text, "
+	"NULL, NULL FROM n",
 	7
 };
 

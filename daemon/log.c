@@ -1,8 +1,8 @@
 /*
  * Logging: one JSON object per line on stderr in the foreground, syslog when
- * daemonized. json-c escapes quotes and control characters, and invalid
- * UTF-8 is rewritten as \xNN text first, so bytes that came from a client
- * can neither forge nor split a log line.
+ * daemonized. Quotes and control characters are escaped as json-c escapes
+ * them, and invalid UTF-8 is written as \xNN text, so bytes that came from
+ * a client can neither forge nor split a log line.
  */
 
 #include <sys/uio.h>
@@ -18,8 +18,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "benjid.h"
 #include "utf8.h"
@@ -166,39 +164,194 @@ log_time(char *buf, size_t size)
 	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
-/* Makes a JSON string of any bytes, writing invalid UTF-8 as \xNN. */
-static struct json_object *
-log_string(const char *value)
+/*
+ * A log line buffer. Lines are written in place because a json-c object
+ * tree cost several mallocs per line, which showed in the http child's
+ * profile. A line that outgrows the stack buffer moves to the heap.
+ */
+struct log_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 size;
+	int	 failed;
+	char	 stack[2048];
+};
+
+static void
+log_buf_init(struct log_buf *b)
+{
+	b->p = b->stack;
+	b->len = 0;
+	b->size = sizeof(b->stack);
+	b->failed = 0;
+}
+
+static void
+log_buf_free(struct log_buf *b)
+{
+	if (b->p != b->stack)
+		free(b->p);
+}
+
+static int
+log_buf_grow(struct log_buf *b, size_t more)
+{
+	size_t	 size = b->size;
+	char	*p;
+
+	if (b->failed)
+		return -1;
+	while (size - b->len < more)
+		size *= 2;
+	if (b->p == b->stack) {
+		if ((p = malloc(size)) != NULL)
+			memcpy(p, b->stack, b->len);
+	} else
+		p = realloc(b->p, size);
+	if (p == NULL) {
+		b->failed = 1;
+		return -1;
+	}
+	b->p = p;
+	b->size = size;
+	return 0;
+}
+
+static void
+log_buf_add(struct log_buf *b, const char *s, size_t n)
+{
+	if (b->size - b->len < n && log_buf_grow(b, n) == -1)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/*
+ * Escapes n bytes as json-c does with JSON_C_TO_STRING_NOSLASHESCAPE: the
+ * short escapes where JSON has one, other control characters as \u00xx.
+ */
+static void
+log_buf_escape(struct log_buf *b, const char *s, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 esc[6];
+	size_t			 i, start = 0, elen;
+	unsigned char		 c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		log_buf_add(b, s + start, i - start);
+		start = i + 1;
+		esc[0] = '\\';
+		elen = 2;
+		switch (c) {
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '"':
+		case '\\':
+			esc[1] = c;
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			elen = 6;
+			break;
+		}
+		log_buf_add(b, esc, elen);
+	}
+	log_buf_add(b, s + start, n - start);
+}
+
+/* Adds a JSON string of any bytes, writing invalid UTF-8 as \xNN text. */
+static void
+log_buf_string(struct log_buf *b, const char *value, int raw)
 {
 	const unsigned char	*p = (const unsigned char *)value;
-	struct json_object	*obj;
-	size_t			 len = strlen(value), i, n, out = 0;
-	char			*buf;
+	size_t			 len = strlen(value), i, n, start = 0;
+	char			 hex[6];
 
-	if ((buf = malloc(len * 4 + 1)) == NULL)
-		return json_object_new_string("(out of memory)");
-	for (i = 0; i < len; i += n) {
-		if ((n = utf8_len(p + i, len - i)) == 0) {
-			out += snprintf(buf + out, 5, "\\x%02x", p[i]);
-			n = 1;
+	log_buf_add(b, "\"", 1);
+	for (i = 0; !raw && i < len; i += n) {
+		if ((n = utf8_len(p + i, len - i)) != 0)
 			continue;
-		}
-		memcpy(buf + out, p + i, n);
-		out += n;
+		log_buf_escape(b, value + start, i - start);
+		/* The backslash of \xNN is itself escaped in the line. */
+		snprintf(hex, sizeof(hex), "\\\\x%02x", p[i]);
+		log_buf_add(b, hex, 5);
+		n = 1;
+		start = i + 1;
 	}
-	obj = json_object_new_string_len(buf, out);
-	free(buf);
-	return obj;
+	log_buf_escape(b, value + start, len - start);
+	log_buf_add(b, "\"", 1);
+}
+
+/*
+ * Adds the fields as one object. A repeated key keeps its first place and
+ * takes its last value, as it did when a json-c object held the fields.
+ */
+static void
+log_buf_fields(struct log_buf *b, va_list fields)
+{
+	va_list		 all, scan;
+	const char	*key, *value, *k, *v;
+	size_t		 i, j, n = 0;
+	int		 seen;
+
+	va_copy(all, fields);
+	for (i = 0; (key = va_arg(fields, const char *)) != NULL; i++) {
+		value = va_arg(fields, const char *);
+		seen = 0;
+		va_copy(scan, all);
+		for (j = 0; j < i && !seen; j++) {
+			k = va_arg(scan, const char *);
+			(void)va_arg(scan, const char *);
+			seen = strcmp(k, key) == 0;
+		}
+		va_end(scan);
+		if (seen)
+			continue;
+		va_copy(scan, fields);
+		while ((k = va_arg(scan, const char *)) != NULL) {
+			v = va_arg(scan, const char *);
+			if (strcmp(k, key) == 0)
+				value = v;
+		}
+		va_end(scan);
+		if (n++ == 0)
+			log_buf_add(b, ",\"fields\":{", 11);
+		else
+			log_buf_add(b, ",", 1);
+		log_buf_string(b, key, 1);
+		log_buf_add(b, ":", 1);
+		log_buf_string(b, value ? value : "", 0);
+	}
+	va_end(all);
+	if (n > 0)
+		log_buf_add(b, "}", 1);
 }
 
 static void
 log_emit(int pri, const char *message, va_list fields)
 {
-	struct json_object	*obj, *extra = NULL;
-	const char		*key, *value, *line;
-	char			 now[64];
-	size_t			 len;
-	int			 saved_errno = errno;
+	struct log_buf	 b;
+	char		 now[64], pid[16];
+	int		 saved_errno = errno;
 
 	if ((pri == LOG_DEBUG && log_verbose < 1) ||
 	    log_foreground == LOG_TO_NULL)
@@ -211,32 +364,28 @@ log_emit(int pri, const char *message, va_list fields)
 	}
 
 	log_time(now, sizeof(now));
-	obj = json_object_new_object();
-	json_object_object_add(obj, "time", json_object_new_string(now));
-	json_object_object_add(obj, "level",
-	    json_object_new_string(log_level_name(pri)));
-	json_object_object_add(obj, "process",
-	    json_object_new_string(log_process));
-	json_object_object_add(obj, "pid", json_object_new_int(log_getpid()));
-	json_object_object_add(obj, "message", log_string(message));
-
-	while ((key = va_arg(fields, const char *)) != NULL) {
-		value = va_arg(fields, const char *);
-		if (extra == NULL)
-			extra = json_object_new_object();
-		json_object_object_add(extra, key,
-		    log_string(value ? value : ""));
+	snprintf(pid, sizeof(pid), "%d", (int)log_getpid());
+	log_buf_init(&b);
+	log_buf_add(&b, "{\"time\":", 8);
+	log_buf_string(&b, now, 1);
+	log_buf_add(&b, ",\"level\":", 9);
+	log_buf_string(&b, log_level_name(pri), 1);
+	log_buf_add(&b, ",\"process\":", 11);
+	log_buf_string(&b, log_process, 1);
+	log_buf_add(&b, ",\"pid\":", 7);
+	log_buf_add(&b, pid, strlen(pid));
+	log_buf_add(&b, ",\"message\":", 11);
+	log_buf_string(&b, message, 0);
+	log_buf_fields(&b, fields);
+	log_buf_add(&b, "}", 1);
+	/* Nowhere to report a line that found no memory. */
+	if (!b.failed) {
+		if (log_foreground)
+			log_write_line(pri, b.p, b.len);
+		else
+			syslog(pri, "%.*s", (int)b.len, b.p);
 	}
-	if (extra != NULL)
-		json_object_object_add(obj, "fields", extra);
-
-	line = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (log_foreground)
-		log_write_line(pri, line, len);
-	else
-		syslog(pri, "%s", line);
-	json_object_put(obj);
+	log_buf_free(&b);
  out:
 	errno = saved_errno;
 }
