@@ -1,6 +1,6 @@
 /*
- * benjictl: asks the running benjid for its processes or a reload, over
- * the control socket.
+ * benjictl: requests the processes, a reload or a db command from the
+ * running benjid over the control socket.
  */
 
 #include <sys/socket.h>
@@ -69,7 +69,7 @@ ctl_next(struct ipc_conn *c, struct ipc_msg *msg)
 		if ((r = poll(&pfd, 1, ctl_timeout_ms)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (r == 0)
-			fatalx("benjid did not answer within %d seconds",
+			fatalx("benjid did not respond within %d seconds",
 			    ctl_timeout_ms / 1000);
 		if ((n = ipc_read(c)) == 0)
 			fatalx("benjid closed the connection");
@@ -77,7 +77,7 @@ ctl_next(struct ipc_conn *c, struct ipc_msg *msg)
 			fatal("read from benjid");
 	}
 	if (r == -1)
-		fatalx("malformed answer from benjid");
+		fatalx("malformed reply from benjid");
 }
 
 static void
@@ -134,7 +134,7 @@ ctl_db_result(struct ipc_conn *c)
 	    ipc_body_open(&b, &msg) == -1 ||
 	    ipc_get_strp(&b, &text, &len, IPC_FRAME_MAX) == -1 ||
 	    ipc_get_end(&b) == -1)
-		fatalx("malformed answer from benjid");
+		fatalx("malformed reply from benjid");
 	if (msg.hdr.type == IMSG_CTL_FAIL)
 		fprintf(stderr, "benjictl: %.*s\n", (int)len, text);
 	else
@@ -155,7 +155,7 @@ ctl_result(struct ipc_conn *c)
 	    ipc_body_open(&b, &msg) == -1 ||
 	    ipc_get_str(&b, text, sizeof(text)) == -1 ||
 	    ipc_get_end(&b) == -1)
-		fatalx("malformed answer from benjid");
+		fatalx("malformed reply from benjid");
 	ipc_body_close(&b);
 	if (msg.hdr.type == IMSG_CTL_FAIL) {
 		fprintf(stderr, "benjictl: %s\n", text);

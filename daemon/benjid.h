@@ -150,6 +150,7 @@ int	 control_db_result(struct ipc_msg *);
 /* config.c */
 void	 config_defaults(struct benjid_config *);
 void	 config_free(struct benjid_config *);
+char	*config_strdup(const char *);
 int	 config_env(struct benjid_config *, char *, size_t);
 const char *config_profile_name(enum profile);
 int	 config_profile_parse(const char *, enum profile *);

@@ -28,11 +28,14 @@ static const char *const config_profile_names[] = {
 	[PROFILE_PROD] = "prod"
 };
 
-static char *
+/* Copies a setting's string, NULL staying NULL; out of memory is fatal. */
+char *
 config_strdup(const char *s)
 {
 	char	*copy;
 
+	if (s == NULL)
+		return NULL;
 	if ((copy = strdup(s)) == NULL)
 		fatal("%s", __func__);
 	return copy;

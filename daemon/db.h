@@ -134,4 +134,8 @@ void	 db_import_dispatch(struct privsep *, enum procid, struct ipc_msg *);
 /* db_pool.c: PostgreSQL notices into the log */
 void	 db_notice(void *, const char *);
 
+/* db_query.c: the rows of a result in an IMSG_DB_RESULT body */
+struct pg_result;
+void	 db_rows_put(struct ipc_wbuf *, enum db_status, struct pg_result *);
+
 #endif /* BENJI_DB_H */

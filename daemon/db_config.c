@@ -23,27 +23,15 @@
 #define DB_STATEMENT_TIMEOUT_DEFAULT_MS	10000
 #define DB_TIMEOUT_MAX_MS		(3600 * 1000)
 
-static char *
-db_config_strdup(const char *s)
-{
-	char	*copy;
-
-	if (s == NULL)
-		return NULL;
-	if ((copy = strdup(s)) == NULL)
-		fatal("%s", __func__);
-	return copy;
-}
-
 void
 db_config_defaults(struct benjid_config *conf)
 {
-	conf->db_url = db_config_strdup(DB_URL_DEFAULT);
-	conf->db_user = db_config_strdup(DB_USER_DEFAULT);
+	conf->db_url = config_strdup(DB_URL_DEFAULT);
+	conf->db_user = config_strdup(DB_USER_DEFAULT);
 	conf->db_pool_size = DB_POOL_DEFAULT;
 	conf->db_connect_timeout_ms = DB_CONNECT_TIMEOUT_DEFAULT_MS;
 	conf->db_statement_timeout_ms = DB_STATEMENT_TIMEOUT_DEFAULT_MS;
-	conf->db_timezone = db_config_strdup("UTC");
+	conf->db_timezone = config_strdup("UTC");
 }
 
 void
@@ -72,16 +60,16 @@ db_config_reload(struct benjid_config *dst, const struct benjid_config *src)
 void
 db_config_copy(struct benjid_config *dst, const struct benjid_config *src)
 {
-	dst->db_url = db_config_strdup(src->db_url);
-	dst->db_user = db_config_strdup(src->db_user);
-	dst->db_timezone = db_config_strdup(src->db_timezone);
+	dst->db_url = config_strdup(src->db_url);
+	dst->db_user = config_strdup(src->db_user);
+	dst->db_timezone = config_strdup(src->db_timezone);
 }
 
 static void
 db_config_replace(char **field, const char *value)
 {
 	free(*field);
-	*field = db_config_strdup(value);
+	*field = config_strdup(value);
 }
 
 /* A time zone name as the IANA database spells them, or a UTC offset. */

@@ -262,12 +262,8 @@ db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
     const char *const *values, int nvalues)
 {
 	struct ipc_wbuf	 wb;
-	int		 i, j, nrows = 0, ncols = 0;
+	int		 j;
 
-	if (res != NULL && status == DB_OK) {
-		nrows = PQntuples(res);
-		ncols = PQnfields(res);
-	}
 	ipc_wbuf_init(&wb, 3);
 	ipc_put_u64(&wb, status);
 	ipc_put_str(&wb, message != NULL ? message : "");
@@ -280,19 +276,8 @@ db_import_reply(struct privsep *ps, enum procid peer, uint32_t peerid,
 			else
 				ipc_put_str(&wb, values[j]);
 		}
-	} else {
-		ipc_put_array(&wb, nrows);
-		for (i = 0; i < nrows; i++) {
-			ipc_put_array(&wb, ncols);
-			for (j = 0; j < ncols; j++) {
-				if (PQgetisnull(res, i, j))
-					ipc_put_nil(&wb);
-				else
-					ipc_put_strn(&wb, PQgetvalue(res, i, j),
-					    PQgetlength(res, i, j));
-			}
-		}
-	}
+	} else
+		db_rows_put(&wb, status, res);
 	proc_compose(ps, peer, IMSG_DB_RESULT, peerid, -1, &wb);
 }
 

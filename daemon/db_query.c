@@ -123,31 +123,42 @@ static const struct db_stmt db_stmts[] = {
 	    "WHERE id = $1 RETURNING " TX_COLUMNS, 5 },
 };
 
-static void
-db_reply(struct db_request *rq, enum db_status status, const char *message,
-    PGresult *res)
+/*
+ * Packs the rows of res as an array of arrays of strings, NULL as nil;
+ * no rows when res is NULL or not a DB_OK result.
+ */
+void
+db_rows_put(struct ipc_wbuf *wb, enum db_status status, PGresult *res)
 {
-	struct ipc_wbuf	 wb;
-	int		 i, j, nrows = 0, ncols = 0;
+	int	 i, j, nrows = 0, ncols = 0;
 
 	if (res != NULL && status == DB_OK) {
 		nrows = PQntuples(res);
 		ncols = PQnfields(res);
 	}
-	ipc_wbuf_init(&wb, 3);
-	ipc_put_u64(&wb, status);
-	ipc_put_str(&wb, message != NULL ? message : "");
-	ipc_put_array(&wb, nrows);
+	ipc_put_array(wb, nrows);
 	for (i = 0; i < nrows; i++) {
-		ipc_put_array(&wb, ncols);
+		ipc_put_array(wb, ncols);
 		for (j = 0; j < ncols; j++) {
 			if (PQgetisnull(res, i, j))
-				ipc_put_nil(&wb);
+				ipc_put_nil(wb);
 			else
-				ipc_put_strn(&wb, PQgetvalue(res, i, j),
+				ipc_put_strn(wb, PQgetvalue(res, i, j),
 				    PQgetlength(res, i, j));
 		}
 	}
+}
+
+static void
+db_reply(struct db_request *rq, enum db_status status, const char *message,
+    PGresult *res)
+{
+	struct ipc_wbuf	 wb;
+
+	ipc_wbuf_init(&wb, 3);
+	ipc_put_u64(&wb, status);
+	ipc_put_str(&wb, message != NULL ? message : "");
+	db_rows_put(&wb, status, res);
 	proc_compose(rq->ps, rq->peer, IMSG_DB_RESULT, rq->peerid, -1, &wb);
 }
 

@@ -373,25 +373,13 @@ marketdata_env(struct benjid_config *conf, char *err, size_t errsz)
 	return md_check_all(conf, err, errsz);
 }
 
-static char *
-md_strdup(const char *s)
-{
-	char	*copy;
-
-	if (s == NULL)
-		return NULL;
-	if ((copy = strdup(s)) == NULL)
-		fatal("%s", __func__);
-	return copy;
-}
-
 /* Gives dst its own copies of the strings that a struct copy shares. */
 void
 marketdata_copy(struct benjid_config *dst, const struct benjid_config *src)
 {
-	dst->marketdata_providers = md_strdup(src->marketdata_providers);
-	dst->marketdata_url = md_strdup(src->marketdata_url);
-	dst->marketdata_ca_file = md_strdup(src->marketdata_ca_file);
+	dst->marketdata_providers = config_strdup(src->marketdata_providers);
+	dst->marketdata_url = config_strdup(src->marketdata_url);
+	dst->marketdata_ca_file = config_strdup(src->marketdata_ca_file);
 }
 
 /* Replaces the market data settings of dst by those of src, on reload. */

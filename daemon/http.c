@@ -292,7 +292,7 @@ http_pending_timeout(evutil_socket_t fd, short events, void *arg)
 	enum procid		 peer = p->peer;
 	void			*cbarg = p->arg;
 
-	log_warnx("%s did not answer request %s in time", proc_name(peer),
+	log_warnx("%s did not respond to request %s in time", proc_name(peer),
 	    hr->id);
 	http_pending_free(p);
 	cb(hr, peer, NULL, cbarg);

@@ -318,7 +318,7 @@ quote_one_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
 
 	if (msg == NULL) {
 		http_reply_error(hr, 503, "PROVIDER_UNAVAILABLE",
-		    "the market data service did not answer",
+		    "the market data service did not respond",
 		    http_json_pair("symbol", qb->norm[0]));
 		return;
 	}
@@ -402,7 +402,7 @@ quote_batch_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
 
 	if (msg == NULL) {
 		http_reply_error(hr, 503, "PROVIDER_UNAVAILABLE",
-		    "the market data service did not answer", NULL);
+		    "the market data service did not respond", NULL);
 		return;
 	}
 	if (ipc_body_open(&b, msg) == -1 ||
