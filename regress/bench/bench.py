@@ -8,7 +8,9 @@ median with min-max, beside its anchor measured in the same run. Load
 runs last BENCH_SECONDS each (default 5); the import file has BENCH_ROWS
 rows (default 100000). Everything listens on 127.0.0.1 only.
 BENCH_CALLGRIND=0 skips the instruction counts; BENCH_CALLGRIND=only
-measures them alone.
+measures them alone. BENCH_ONLY picks some of the figures, as a comma list
+of start, quote, portfolio, import, finance (which needs import), memory
+and callgrind.
 """
 
 import datetime
@@ -36,6 +38,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 FINANCE_ROWS = int(os.environ.get("BENCH_FINANCE_ROWS", "1000000"))
 POSITIONS = 1000
+PARTS = set(os.environ.get(
+    "BENCH_ONLY",
+    "start,quote,portfolio,import,finance,memory,callgrind").split(","))
 API_KEY = "bench-key-6d1e0a9c4b7f2e58a3c1"
 KEY_HEADER = "X-API-Key"
 SYMBOL = "IBM"
@@ -321,7 +326,9 @@ def bench_startup(obj, pg):
             higher_better=False)
 
 
-def bench_quotes(d, workdir, bare):
+def bench_quotes(d, workdir, bare, load=True):
+    """The cached quote rows; with load False, only the reply body that
+    the callgrind count and the bare server send."""
     hdr = f"{KEY_HEADER}: {API_KEY}"
     path = f"/api/quotes/{SYMBOL}"
     status, _, body = get(d.port, path, {KEY_HEADER: API_KEY})
@@ -330,6 +337,8 @@ def bench_quotes(d, workdir, bare):
     bodyfile = os.path.join(workdir, "quote.json")
     with open(bodyfile, "wb") as f:
         f.write(body)
+    if not load:
+        return
     nginx = Nginx(workdir, body.decode())
     bare_port = harness.free_port()
     ev = subprocess.Popen([bare, str(bare_port), bodyfile])
@@ -657,27 +666,35 @@ def main():
 def measure_all(obj, pg, workdir, bare):
     d = None
     try:
-        bench_startup(obj, pg)
+        if "start" in PARTS:
+            bench_startup(obj, pg)
         d, _ = start_benjid(obj, pg)
         time.sleep(0.5)
         idle = memory(d)
-        body = bench_quotes(d, workdir, bare)
-        bench_portfolio(d, pg, workdir)
-        bench_import(d, pg, workdir)
-        bench_summary(d, pg, workdir, "finance summary, "
-                      f"{max(ROWS, FINANCE_ROWS)} transactions",
-                      "/api/finance/summary")
+        if "quote" in PARTS or "callgrind" in PARTS:
+            bench_quotes(d, workdir, bare, "quote" in PARTS)
+        if "portfolio" in PARTS:
+            bench_portfolio(d, pg, workdir)
+        if "import" in PARTS:
+            bench_import(d, pg, workdir)
+        if "finance" in PARTS:
+            bench_summary(d, pg, workdir, "finance summary, "
+                          f"{max(ROWS, FINANCE_ROWS)} transactions",
+                          "/api/finance/summary")
         loaded = memory(d)
-        add_row("memory idle, all processes: RSS", "MB", [idle[0]])
-        add_row("memory idle, all processes: PSS", "MB", [idle[1]])
-        add_row("memory after load, all processes: RSS", "MB", [loaded[0]])
-        add_row("memory after load, all processes: PSS", "MB", [loaded[1]])
+        if "memory" in PARTS:
+            add_row("memory idle, all processes: RSS", "MB", [idle[0]])
+            add_row("memory idle, all processes: PSS", "MB", [idle[1]])
+            add_row("memory after load, all processes: RSS", "MB",
+                    [loaded[0]])
+            add_row("memory after load, all processes: PSS", "MB",
+                    [loaded[1]])
         d.cleanup()
         d = None
-        if os.environ.get("BENCH_CALLGRIND", "1") == "1":
+        if ("callgrind" in PARTS and
+                os.environ.get("BENCH_CALLGRIND", "1") == "1"):
             callgrind_quotes(obj, pg, workdir, bare,
                              os.path.join(workdir, "quote.json"))
-        del body
     finally:
         if d is not None:
             d.cleanup()
