@@ -216,6 +216,8 @@ void	 log_init(const char *, int, int);
 void	 log_procname(const char *);
 int	 log_journal_detect(void);
 void	 log_set_journal(int);
+void	 log_defer(void (*)(void));
+void	 log_flush(void);
 int	 log_getverbose(void);
 void	 log_setverbose(int);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -221,11 +221,15 @@ static void
 auth_remove_header(struct http_req *hr, const char *name)
 {
 	struct evkeyvalq	*headers;
-	char			*value;
+	struct evkeyval		*kv, *next;
 
 	headers = evhttp_request_get_input_headers(hr->req);
-	while ((value = (char *)evhttp_find_header(headers, name)) != NULL) {
-		sodium_memzero(value, strlen(value));
+	for (kv = TAILQ_FIRST(headers); kv != NULL; kv = next) {
+		next = TAILQ_NEXT(kv, next);
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		sodium_memzero(kv->value, strlen(kv->value));
+		/* Removes the first of that name: kv, as earlier ones are gone. */
 		evhttp_remove_header(headers, name);
 	}
 }

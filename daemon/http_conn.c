@@ -472,13 +472,31 @@ conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		event_active(c->flush, EV_TIMEOUT, 0);
 }
 
+/*
+ * Writes the reply to the socket in the pass that made it. Handing it to
+ * the socket's bufferevent instead costs an epoll_ctl to watch for
+ * writing, a loop pass and another epoll_ctl per reply. What the socket
+ * does not take, or a reply behind other queued bytes, goes the usual
+ * way. evhttp learns that the reply left, as it would from the filter,
+ * only after the last use of c here: it may free the connection.
+ */
 static void
 conn_flush_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct http_conn	*c = arg;
+	struct evbuffer		*out;
 
-	if (!c->closed)
-		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+	if (c->closed)
+		return;
+	out = bufferevent_get_output(c->filter);
+	if (c->fd >= 0 && c->phase == CONN_BUSY &&
+	    evbuffer_get_length(bufferevent_get_output(c->under)) == 0 &&
+	    (bufferevent_get_enabled(c->filter) & EV_WRITE) &&
+	    evbuffer_write(out, c->fd) > 0 && evbuffer_get_length(out) == 0) {
+		bufferevent_trigger(c->filter, EV_WRITE, 0);
+		return;
+	}
+	bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
 }
 
 static void

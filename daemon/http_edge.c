@@ -479,6 +479,33 @@ edge_chunk_byte(struct http_edge *e, unsigned char c)
 }
 
 /*
+ * Takes the ordinary bytes of a started header value in one run and
+ * returns how many; the byte that ends the run, and any byte past the
+ * head limit, goes through edge_head_byte. Values are most of a head.
+ */
+static size_t
+edge_value_run(struct http_edge *e, const unsigned char *p, size_t len)
+{
+	size_t	 n = 0, keep;
+
+	if (len > e->limits->head_max - e->head_len)
+		len = (size_t)(e->limits->head_max - e->head_len);
+	while (n < len && ((p[n] >= 0x20 && p[n] != 0x7f) || p[n] == '\t'))
+		n++;
+	if (e->value_len < HTTP_EDGE_VALUE_KEEP) {
+		keep = HTTP_EDGE_VALUE_KEEP - e->value_len;
+		if (keep > n)
+			keep = n;
+		memcpy(e->value + e->value_len, p, keep);
+	}
+	/* One past the kept length marks a value that was cut. */
+	e->value_len = e->value_len + n > HTTP_EDGE_VALUE_KEEP ?
+	    HTTP_EDGE_VALUE_KEEP + 1 : e->value_len + n;
+	e->head_len += n;
+	return n;
+}
+
+/*
  * Takes up to len bytes of one request. Stops after the last byte of the
  * request (EDGE_END, *used set) or at the first byte that breaks a rule
  * (EDGE_ERROR). Call http_edge_init before the next request.
@@ -502,6 +529,11 @@ http_edge_feed(struct http_edge *e, const unsigned char *buf, size_t len,
 			if (e->remaining == 0)
 				e->state = e->state == EDGE_BODY ? EDGE_DONE :
 				    EDGE_CHUNK_DATA_CR;
+			continue;
+		}
+		if (e->state == EDGE_FIELD_VALUE && e->value_started &&
+		    (n = edge_value_run(e, buf + i, len - i)) > 0) {
+			i += n;
 			continue;
 		}
 		if (e->state <= EDGE_HEAD_LF)

@@ -224,18 +224,25 @@ quote_text_percent(struct quote_text *t, const char *percent)
 		quote_text_add(t, percent, len - 1);
 }
 
+/* A cached quote keeps its fetch time, so the last one formatted is kept. */
 static void
 quote_text_time(struct quote_text *t, int64_t when)
 {
+	static int64_t	 last_when;
+	static char	 last[32];
 	struct tm	 tm;
 	time_t		 tt = (time_t)when;
-	char		 buf[32];
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		quote_text_raw(t, "null");
-	else
-		quote_text_string(t, buf);
+	if (last[0] == '\0' || when != last_when) {
+		if (gmtime_r(&tt, &tm) == NULL || strftime(last, sizeof(last),
+		    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+			last[0] = '\0';
+			quote_text_raw(t, "null");
+			return;
+		}
+		last_when = when;
+	}
+	quote_text_string(t, last);
 }
 
 static void
@@ -312,14 +319,14 @@ static void
 quote_one_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
     void *arg)
 {
-	struct quote_batch	*qb = hr->state;
+	char			*symbol = hr->state;
 	struct ipc_body		 b, list;
 	struct quote_reply	 r;
 
 	if (msg == NULL) {
 		http_reply_error(hr, 503, "PROVIDER_UNAVAILABLE",
 		    "the market data service did not respond",
-		    http_json_pair("symbol", qb->norm[0]));
+		    http_json_pair("symbol", symbol));
 		return;
 	}
 	if (ipc_body_open(&b, msg) == -1 ||
@@ -327,26 +334,28 @@ quote_one_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
 		fatalx("http: malformed quotes reply from fetcher");
 	quote_reply_read(&list, &r);
 	if (ipc_get_end(&list) == -1 || ipc_get_end(&b) == -1 ||
-	    strcmp(r.symbol, qb->norm[0]) != 0)
+	    strcmp(r.symbol, symbol) != 0)
 		fatalx("http: malformed quotes reply from fetcher");
 
 	if (r.status == QUOTE_OK)
-		quote_reply_one(hr, qb->norm[0], &r);
+		quote_reply_one(hr, symbol, &r);
 	else
-		quote_reply_error(hr, &r, qb->norm[0]);
+		quote_reply_error(hr, &r, symbol);
 	ipc_body_close(&b);
 }
 
+/* Asks the fetcher for n distinct symbols; cb gets them in that order. */
 static int
-quote_send(struct http_req *hr, struct quote_batch *qb, http_ipc_cb cb)
+quote_send(struct http_req *hr, char (*symbols)[QUOTE_SYMBOL_MAX + 1],
+    size_t n, http_ipc_cb cb)
 {
 	struct ipc_wbuf	 wb;
 	size_t		 i;
 
 	ipc_wbuf_init(&wb, 1);
-	ipc_put_array(&wb, (uint32_t)qb->sent);
-	for (i = 0; i < qb->sent; i++)
-		ipc_put_str(&wb, qb->unique[i]);
+	ipc_put_array(&wb, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		ipc_put_str(&wb, symbols[i]);
 	return http_ipc_request(hr, PROC_FETCHER, IMSG_QUOTES_GET, &wb,
 	    QUOTES_IPC_TIMEOUT_MS, cb, NULL);
 }
@@ -365,29 +374,34 @@ quote_batch_new(struct http_req *hr)
 	return qb;
 }
 
-/* GET /api/quotes/{symbol} */
+/*
+ * GET /api/quotes/{symbol}. The state is the normalized symbol alone: a
+ * zeroed batch of QUOTES_BATCH_MAX symbols cost more than the rest of the
+ * handler.
+ */
 static void
 quote_get(struct http_req *hr)
 {
-	struct quote_batch	*qb;
-	const char		*raw = hr->params[0];
+	char		(*symbol)[QUOTE_SYMBOL_MAX + 1];
+	const char	*raw = hr->params[0];
 
-	if ((qb = quote_batch_new(hr)) == NULL)
+	if ((symbol = malloc(sizeof(*symbol))) == NULL) {
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
 		return;
-	if (quote_symbol_normalize(raw, qb->norm[0], sizeof(qb->norm[0])) ==
-	    -1) {
+	}
+	hr->state = symbol;
+	hr->state_free = free;
+	if (quote_symbol_normalize(raw, *symbol, sizeof(*symbol)) == -1) {
 		http_reply_error(hr, 400, "SYMBOL_INVALID", "invalid symbol: "
 		    "expected 1 to 15 letters, digits, '.' or '-', starting "
 		    "and ending with a letter or digit",
 		    http_json_pair("symbol", raw));
 		return;
 	}
-	memcpy(qb->unique[0], qb->norm[0], sizeof(qb->unique[0]));
-	qb->sent = 1;
-	if (quote_send(hr, qb, quote_one_done) == -1)
+	if (quote_send(hr, symbol, 1, quote_one_done) == -1)
 		http_reply_error(hr, 503, "PROVIDER_UNAVAILABLE",
 		    "the market data service is not running",
-		    http_json_pair("symbol", qb->norm[0]));
+		    http_json_pair("symbol", *symbol));
 }
 
 static void
@@ -514,7 +528,7 @@ quote_list(struct http_req *hr)
 		    "in the list", http_json_pair("symbol", qb->raw[i]));
 		return;
 	}
-	if (quote_send(hr, qb, quote_batch_done) == -1)
+	if (quote_send(hr, qb->unique, qb->sent, quote_batch_done) == -1)
 		http_reply_error(hr, 503, "PROVIDER_UNAVAILABLE",
 		    "the market data service is not running", NULL);
 }

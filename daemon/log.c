@@ -26,6 +26,13 @@ static int		 log_foreground = 1;
 static int		 log_verbose;
 static const char	*log_process = "benjid";
 static pid_t		 log_pid;
+
+#define LOG_FIELDS_MAX	32
+
+/* PIPE_BUF: see log_defer. */
+static char		 log_pending[4096];
+static size_t		 log_npending;
+static void		(*log_kick)(void);
 static int		 log_journal;	/* stderr is systemd's journal */
 
 static const char *
@@ -51,19 +58,74 @@ log_pid_forget(void)
 	log_pid = 0;
 }
 
-/* getpid() is a system call in glibc; the access log asks once a request. */
-static pid_t
-log_getpid(void)
+/*
+ * Returns the process id as text. getpid() is a system call in glibc and
+ * the access log writes a line per request, so the text is kept; a fork
+ * clears it.
+ */
+static const char *
+log_pid_text(void)
 {
 	static int	 registered;
+	static char	 text[16];
 
 	if (!registered) {
 		pthread_atfork(NULL, NULL, log_pid_forget);
 		registered = 1;
 	}
-	if (log_pid == 0)
+	if (log_pid == 0) {
 		log_pid = getpid();
-	return log_pid;
+		snprintf(text, sizeof(text), "%d", (int)log_pid);
+	}
+	return text;
+}
+
+/* Writes the lines that log_defer kept back. */
+void
+log_flush(void)
+{
+	size_t	 len = log_npending;
+
+	log_npending = 0;
+	/* Nowhere to report a failed log write. */
+	if (len > 0 && write(STDERR_FILENO, log_pending, len) == -1)
+		return;
+}
+
+/*
+ * Keeps lines back until log_flush, which the caller's event loop runs
+ * once per pass after kick() asked for it: the access log then costs one
+ * write per pass instead of one per request. A batch stays within
+ * PIPE_BUF, so that a write of several lines to a pipe that other
+ * processes share is not split. Lines in the batch are lost if the
+ * process is killed before the pass ends.
+ */
+void
+log_defer(void (*kick)(void))
+{
+	static int	 registered;
+
+	if (!registered && atexit(log_flush) == 0)
+		registered = 1;
+	log_kick = kick;
+}
+
+/* Adds one line to the batch; returns -1 when it does not fit in one. */
+static int
+log_batch_line(const char *prefix, size_t plen, const char *line,
+    size_t len)
+{
+	if (log_kick == NULL || plen + len + 1 > sizeof(log_pending))
+		return -1;
+	if (log_npending + plen + len + 1 > sizeof(log_pending))
+		log_flush();
+	if (log_npending == 0)
+		log_kick();
+	memcpy(log_pending + log_npending, prefix, plen);
+	memcpy(log_pending + log_npending + plen, line, len);
+	log_npending += plen + len;
+	log_pending[log_npending++] = '\n';
+	return 0;
 }
 
 /*
@@ -77,9 +139,14 @@ log_write_line(int pri, const char *line, size_t len)
 	char		 prefix[8];
 	int		 n = 0;
 
+	prefix[0] = '\0';
 	/* journald reads "<N>" as the priority of the line and removes it. */
-	if (log_journal) {
+	if (log_journal)
 		snprintf(prefix, sizeof(prefix), "<%d>", pri & LOG_PRIMASK);
+	if (log_batch_line(prefix, strlen(prefix), line, len) == 0)
+		return;
+	log_flush();
+	if (prefix[0] != '\0') {
 		iov[n].iov_base = prefix;
 		iov[n++].iov_len = strlen(prefix);
 	}
@@ -150,18 +217,39 @@ log_setverbose(int verbose)
 	log_verbose = verbose;
 }
 
-/* Formats the current UTC time; gmtime_r reads no time zone file. */
-static void
-log_time(char *buf, size_t size)
+/*
+ * Formats the current UTC time with milliseconds and returns its length.
+ * Lines come in bursts within one second, so the part up to the second is
+ * formatted once per second; gmtime_r reads no time zone file.
+ */
+static size_t
+log_time(char *buf)
 {
+	static time_t	 sec = -1;
+	static char	 text[32];
+	static size_t	 len;
 	struct timespec	 ts;
 	struct tm	 tm;
+	int		 ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
+	if (ts.tv_sec != sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		len = (size_t)snprintf(text, sizeof(text),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		if (len >= sizeof(text))
+			len = sizeof(text) - 1;
+		sec = ts.tv_sec;
+	}
+	ms = (int)(ts.tv_nsec / 1000000) % 1000;
+	memcpy(buf, text, len);
+	buf[len] = '0' + ms / 100;
+	buf[len + 1] = '0' + ms / 10 % 10;
+	buf[len + 2] = '0' + ms % 10;
+	buf[len + 3] = 'Z';
+	return len + 4;
 }
 
 /*
@@ -283,9 +371,23 @@ static void
 log_buf_string(struct log_buf *b, const char *value, int raw)
 {
 	const unsigned char	*p = (const unsigned char *)value;
-	size_t			 len = strlen(value), i, n, start = 0;
+	size_t			 len, i, n, start = 0;
 	char			 hex[6];
 
+	/* Most values are printable ASCII, which goes in as it is. */
+	for (i = 0; p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+	    p[i] != '\\'; i++)
+		;
+	if (p[i] == '\0') {
+		if (b->size - b->len < i + 2 && log_buf_grow(b, i + 2) == -1)
+			return;
+		b->p[b->len++] = '"';
+		memcpy(b->p + b->len, value, i);
+		b->len += i;
+		b->p[b->len++] = '"';
+		return;
+	}
+	len = i + strlen(value + i);
 	log_buf_add(b, "\"", 1);
 	for (i = 0; !raw && i < len; i += n) {
 		if ((n = utf8_len(p + i, len - i)) != 0)
@@ -304,44 +406,32 @@ log_buf_string(struct log_buf *b, const char *value, int raw)
 /*
  * Adds the fields as one object. A repeated key keeps its first place and
  * takes its last value, as it did when a json-c object held the fields.
+ * Keys beyond LOG_FIELDS_MAX distinct ones are left out; callers pass a
+ * dozen at most.
  */
 static void
 log_buf_fields(struct log_buf *b, va_list fields)
 {
-	va_list		 all, scan;
-	const char	*key, *value, *k, *v;
-	size_t		 i, j, n = 0;
-	int		 seen;
+	const char	*keys[LOG_FIELDS_MAX], *values[LOG_FIELDS_MAX];
+	const char	*key, *value;
+	size_t		 i, n = 0;
 
-	va_copy(all, fields);
-	for (i = 0; (key = va_arg(fields, const char *)) != NULL; i++) {
+	while ((key = va_arg(fields, const char *)) != NULL) {
 		value = va_arg(fields, const char *);
-		seen = 0;
-		va_copy(scan, all);
-		for (j = 0; j < i && !seen; j++) {
-			k = va_arg(scan, const char *);
-			(void)va_arg(scan, const char *);
-			seen = strcmp(k, key) == 0;
-		}
-		va_end(scan);
-		if (seen)
+		for (i = 0; i < n && strcmp(keys[i], key) != 0; i++)
+			;
+		if (i == n && n == LOG_FIELDS_MAX)
 			continue;
-		va_copy(scan, fields);
-		while ((k = va_arg(scan, const char *)) != NULL) {
-			v = va_arg(scan, const char *);
-			if (strcmp(k, key) == 0)
-				value = v;
-		}
-		va_end(scan);
-		if (n++ == 0)
-			log_buf_add(b, ",\"fields\":{", 11);
-		else
-			log_buf_add(b, ",", 1);
-		log_buf_string(b, key, 1);
-		log_buf_add(b, ":", 1);
-		log_buf_string(b, value ? value : "", 0);
+		if (i == n)
+			keys[n++] = key;
+		values[i] = value;
 	}
-	va_end(all);
+	for (i = 0; i < n; i++) {
+		log_buf_add(b, i == 0 ? ",\"fields\":{" : ",", i == 0 ? 11 : 1);
+		log_buf_string(b, keys[i], 1);
+		log_buf_add(b, ":", 1);
+		log_buf_string(b, values[i] ? values[i] : "", 0);
+	}
 	if (n > 0)
 		log_buf_add(b, "}", 1);
 }
@@ -350,7 +440,9 @@ static void
 log_emit(int pri, const char *message, va_list fields)
 {
 	struct log_buf	 b;
-	char		 now[64], pid[16];
+	const char	*pid;
+	char		 now[40];
+	size_t		 nowlen;
 	int		 saved_errno = errno;
 
 	if ((pri == LOG_DEBUG && log_verbose < 1) ||
@@ -363,8 +455,9 @@ log_emit(int pri, const char *message, va_list fields)
 		goto out;
 	}
 
-	log_time(now, sizeof(now));
-	snprintf(pid, sizeof(pid), "%d", (int)log_getpid());
+	nowlen = log_time(now);
+	now[nowlen] = '\0';
+	pid = log_pid_text();
 	log_buf_init(&b);
 	log_buf_add(&b, "{\"time\":", 8);
 	log_buf_string(&b, now, 1);

@@ -67,7 +67,7 @@ quote_decimal_normalize(const char *s, int flags, char *out, size_t outsz)
 {
 	size_t	 len = strlen(s), i = 0, intdigits = 0, fracdigits = 0;
 	size_t	 cut;
-	int	 nonzero = 0, negative = 0;
+	int	 nonzero = 0, negative = 0, percent;
 
 	if ((flags & QUOTE_DECIMAL_PERCENT) && (len == 0 || s[--len] != '%'))
 		return -1;
@@ -98,12 +98,22 @@ quote_decimal_normalize(const char *s, int flags, char *out, size_t outsz)
 	if ((flags & QUOTE_DECIMAL_POSITIVE) && (!nonzero || negative))
 		return -1;
 
-	/* "+1.50" is written "1.5", and "-0.00" as "0". */
+	/*
+	 * "+1.50" is written "1.5", and "-0.00" as "0". Not with snprintf:
+	 * the http child checks every price it passes on.
+	 */
 	i = s[0] == '-' || s[0] == '+' ? 1 : 0;
-	if (snprintf(out, outsz, "%s%.*s%s", negative && nonzero ? "-" : "",
-	    (int)(cut - i), s + i,
-	    (flags & QUOTE_DECIMAL_PERCENT) ? "%" : "") >= (int)outsz)
+	negative = negative && nonzero;
+	percent = (flags & QUOTE_DECIMAL_PERCENT) != 0;
+	if ((size_t)negative + (cut - i) + (size_t)percent >= outsz)
 		return -1;
+	if (negative)
+		*out++ = '-';
+	memcpy(out, s + i, cut - i);
+	out += cut - i;
+	if (percent)
+		*out++ = '%';
+	*out = '\0';
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "benjid.h"
@@ -39,6 +40,8 @@ struct secrets_store {
 };
 
 static struct secrets_store	*store;
+static int			 store_open;
+static struct event		*store_close_ev;
 
 static void
 secrets_digest(uint8_t *out, const uint8_t *value, size_t len)
@@ -53,6 +56,30 @@ static unsigned int
 secrets_equal(const uint8_t *a, const uint8_t *b)
 {
 	return (unsigned int)(crypto_verify_32(a, b) + 1);
+}
+
+static void
+secrets_close_cb(evutil_socket_t fd, short events, void *arg)
+{
+	store_open = 0;
+	if (sodium_mprotect_noaccess(store) == -1)
+		fatal("secrets: mprotect");
+}
+
+/*
+ * Makes the store readable until the end of this pass of the event loop.
+ * The checks of one batch of frames from http then share one pair of
+ * mprotect calls, which cost the secrets child more than the checks.
+ */
+static void
+secrets_open_for_pass(void)
+{
+	if (store_open)
+		return;
+	if (sodium_mprotect_readonly(store) == -1)
+		fatal("secrets: mprotect");
+	store_open = 1;
+	event_active(store_close_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -72,19 +99,15 @@ secrets_init(struct privsep *ps)
 		    "swapped out; raise RLIMIT_MEMLOCK (LimitMEMLOCK=)");
 	if (sodium_mprotect_noaccess(store) == -1)
 		fatal("secrets: mprotect");
+	if ((store_close_ev = event_new(ps->base, -1, 0, secrets_close_cb,
+	    NULL)) == NULL)
+		fatalx("secrets: event_new failed");
 }
 
 static void
 secrets_readwrite(void)
 {
 	if (sodium_mprotect_readwrite(store) == -1)
-		fatal("secrets: mprotect");
-}
-
-static void
-secrets_readonly(void)
-{
-	if (sodium_mprotect_readonly(store) == -1)
 		fatal("secrets: mprotect");
 }
 
@@ -158,6 +181,7 @@ secrets_dispatch_config(struct privsep *ps, enum procid peer,
 	    ipc_get_end(&b) == -1;
 	ipc_body_close(&b);
 	secrets_noaccess();
+	store_open = 0;
 	if (rc)
 		fatalx("secrets: malformed secrets message from parent");
 	log_debug("secrets: took the secrets");
@@ -191,13 +215,12 @@ secrets_dispatch_check_key(struct privsep *ps, enum procid peer,
 		fatalx("secrets: malformed key check from %s",
 		    proc_name(peer));
 
-	secrets_readonly();
+	secrets_open_for_pass();
 	secrets_digest(digest, value, len);
 	for (s = 0; s < SECRETS_SOURCES; s++)
 		for (i = 0; i < SECRETS_KEYS_MAX; i++)
 			valid |= store->key_used[s][i] &
 			    secrets_equal(digest, store->keys[s][i]);
-	secrets_noaccess();
 
 	ipc_body_close(&b);
 	sodium_memzero(digest, sizeof(digest));
@@ -222,12 +245,11 @@ secrets_dispatch_check_basic(struct privsep *ps, enum procid peer,
 		fatalx("secrets: malformed credential check from %s",
 		    proc_name(peer));
 
-	secrets_readonly();
+	secrets_open_for_pass();
 	secrets_digest(du, user, ulen);
 	secrets_digest(dp, password, plen);
 	valid = store->have_user & store->have_password &
 	    secrets_equal(du, store->user) & secrets_equal(dp, store->password);
-	secrets_noaccess();
 
 	ipc_body_close(&b);
 	sodium_memzero(du, sizeof(du));

@@ -8,7 +8,8 @@ median with min-max, beside its anchor measured in the same run. Load
 runs last BENCH_SECONDS each (default 5); the import file has BENCH_ROWS
 rows (default 100000). Everything listens on 127.0.0.1 only.
 BENCH_CALLGRIND=0 skips the instruction counts; BENCH_CALLGRIND=only
-measures them alone. BENCH_ONLY picks some of the figures, as a comma list
+measures them alone; BENCH_CALLGRIND_KEEP=DIR keeps the callgrind files
+there for callgrind_annotate. BENCH_ONLY picks some of the figures, as a comma list
 of start, quote, portfolio, import, finance (which needs import), memory
 and callgrind.
 """
@@ -584,8 +585,13 @@ def callgrind_benjid(pobj, pg, workdir, n):
     finally:
         d.stop(timeout=60)
         d.cleanup()
-    totals = callgrind_totals(glob.glob(f"{outdir}/cg.*") +
-                              glob.glob(f"{inner}/cg.*"))
+    files = glob.glob(f"{outdir}/cg.*") + glob.glob(f"{inner}/cg.*")
+    totals = callgrind_totals(files)
+    keep = os.environ.get("BENCH_CALLGRIND_KEEP")
+    if keep:
+        os.makedirs(os.path.join(keep, str(n)), exist_ok=True)
+        for fn in files:
+            shutil.copy(fn, os.path.join(keep, str(n)))
     top = outdir.lstrip("/").split("/")[0]
     shutil.rmtree(os.path.join(root, top), ignore_errors=True)
     for name in ("http", "fetcher", "secrets"):
