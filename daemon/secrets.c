@@ -8,7 +8,8 @@
  * the presented value with the same random key and compares fixed-size
  * digests with crypto_verify_32(), so the time taken depends neither on
  * where a wrong value differs nor on the length of the stored one. The
- * store is sodium_malloc() memory that is no-access between checks.
+ * store is sodium_malloc() memory that is no-access outside the event
+ * loop pass that runs a batch of checks.
  */
 
 #include <stdlib.h>
