@@ -46,6 +46,8 @@ static struct benjid_config	 conf;
 static const char		*conf_file = BENJID_CONF;
 static int			 conf_required;
 static struct benjid_child	 children[PROC_MAX];
+/* The parent's end of each child's channel, from fork until configured. */
+static int			 spawned_fd[PROC_MAX];
 static struct privsep_exec	 exec_params;
 static struct event_base	*base;
 static struct listener		 listeners[BENJID_LISTEN_MAX * 4];
@@ -55,6 +57,8 @@ static int			 exit_code;
 static struct event		*shutdown_ev;
 
 static void	parent_start_child(enum procid);
+static void	parent_spawn_child(enum procid);
+static void	parent_configure_child(enum procid);
 static void	parent_shutdown(int);
 static void	parent_stop_backends(void);
 
@@ -232,23 +236,39 @@ parent_link_error(struct ipc_conn *conn, const char *why, void *arg)
 	}
 }
 
+/* Forks and execs one child; parent_configure_child then talks to it. */
 static void
-parent_start_child(enum procid id)
+parent_spawn_child(enum procid id)
 {
 	struct benjid_child	*c = &children[id];
-	struct ipc_wbuf		 wb;
-	size_t			 i;
-	int			 sp[2], fd;
+	int			 sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("socketpair for %s", proc_name(id));
 	if ((c->pid = proc_spawn(&exec_params, id, sp[1])) == -1)
 		fatal("cannot start %s", proc_name(id));
 	close(sp[1]);
+	spawned_fd[id] = sp[0];
 	c->started = time(NULL);
 	c->ready = 0;
-	c->conn = ipc_conn_new(base, sp[0], proc_name(id), parent_dispatch,
-	    parent_link_error, c);
+}
+
+/*
+ * Sends a spawned child its setup: hello, configuration, listening
+ * sockets, links to the configured peers, then start. The child reads
+ * these once its loader and initialisation are done.
+ */
+static void
+parent_configure_child(enum procid id)
+{
+	struct benjid_child	*c = &children[id];
+	struct ipc_wbuf		 wb;
+	size_t			 i;
+	int			 fd;
+
+	c->conn = ipc_conn_new(base, spawned_fd[id], proc_name(id),
+	    parent_dispatch, parent_link_error, c);
+	spawned_fd[id] = -1;
 	if (c->conn == NULL)
 		fatal("link to %s", proc_name(id));
 	/* Configuration frames carry secrets: zero them once written. */
@@ -279,6 +299,37 @@ parent_start_child(enum procid id)
 	if (children[PROC_HTTP].conn != NULL)
 		http_processes_send(children[PROC_HTTP].conn);
 	log_debug("started %s (pid %d)", proc_name(id), (int)c->pid);
+}
+
+static void
+parent_start_child(enum procid id)
+{
+	parent_spawn_child(id);
+	parent_configure_child(id);
+}
+
+/*
+ * Starts every child. All are forked before any is configured, so that
+ * the work of configuring one (reading the CA bundle, resolving the
+ * database host) overlaps the loading of all of them. db goes first:
+ * readiness waits for its migration check and its first connection to
+ * PostgreSQL, the longest chain of the start. http, which serves the
+ * readiness probe, comes next.
+ */
+static void
+parent_start_children(void)
+{
+	static const enum procid	 order[] = {
+		PROC_DB, PROC_HTTP, PROC_SECRETS, PROC_FETCHER
+	};
+	size_t				 i;
+
+	_Static_assert(sizeof(order) / sizeof(order[0]) == PROC_MAX - 1,
+	    "every child is in the start order");
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		parent_spawn_child(order[i]);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		parent_configure_child(order[i]);
 }
 
 static void
@@ -706,8 +757,7 @@ main(int argc, char *argv[])
 		children[i].restart_ev = evtimer_new(base, parent_restart_cb,
 		    &children[i]);
 	}
-	for (i = PROC_PARENT + 1; i < PROC_MAX; i++)
-		parent_start_child(i);
+	parent_start_children();
 
 	event_base_dispatch(base);
 

@@ -54,7 +54,7 @@
 #define CSVIMPORT_DATE_LEN		10	/* YYYY-MM-DD */
 #define CSVIMPORT_COLUMN_NAME_MAX	64
 #define CSVIMPORT_DEFAULT_ACCOUNT	"default"
-/* JSON bytes of one IMSG_DB_IMPORT_ROWS piece, well below IPC_FRAME_MAX. */
+/* COPY text bytes of one IMSG_DB_IMPORT_ROWS piece, below IPC_FRAME_MAX. */
 #define CSVIMPORT_PIECE_MAX		(256 * 1024)
 
 enum csvimport_kind {
@@ -159,6 +159,14 @@ struct csvimport_result {
 	size_t			 nrejects_total;
 };
 
+/* A piece of rows in COPY text format, in a buffer of size bytes. */
+struct csvimport_copy {
+	char			*buf;
+	size_t			 len;
+	size_t			 size;
+	int			 full;	/* the last append did not fit */
+};
+
 /* A position while activity is applied to it. */
 struct csvimport_position {
 	char			 symbol[CSVIMPORT_SYMBOL_MAX + 1];
@@ -178,6 +186,11 @@ int	 csvimport_date(const char *, size_t, enum csvimport_datefmt, char *,
 int	 csvimport_text(const char *, size_t, size_t, char **, const char **);
 void	 csvimport_show(const char *, size_t, char *, size_t);
 const char *csvimport_col_name(enum csvimport_col);
+void	 csvimport_copy_field(struct csvimport_copy *, const char *, char);
+int	 csvimport_copy_txn(struct csvimport_copy *,
+	    const struct csvimport_txn *, size_t);
+int	 csvimport_copy_trade(struct csvimport_copy *,
+	    const struct csvimport_trade *, size_t, const char *);
 int	 csvimport_col_lookup(const char *, enum csvimport_col *);
 
 #endif /* BENJI_CSVIMPORT_H */

@@ -66,12 +66,33 @@ db_migrate_schedule(unsigned int ms)
 	evtimer_add(db_migrate_ev, &tv);
 }
 
+/*
+ * Marks the schema migrated and opens the pool. pg, when not NULL, is
+ * the session that checked the migrations: the pool keeps it as its
+ * first connection, so readiness need not wait for a new one.
+ */
 static void
-db_migrated_now(const char *result)
+db_migrated_now(const char *result, PGconn *pg)
 {
 	db_migrated = 1;
 	log_info("%s", result);
-	db_pool_start(db_ps->base);
+	db_pool_start(db_ps->base, pg);
+}
+
+/*
+ * Sends the frames queued for the parent and http now. Frames go out at
+ * the end of an event-loop pass, and the migration that follows blocks
+ * the loop: an early readiness reply would otherwise wait for its end.
+ */
+static void
+db_flush_links(void)
+{
+	enum procid	 peer;
+
+	/* A write error is left to the connection's write event. */
+	for (peer = PROC_PARENT; peer < PROC_MAX; peer++)
+		if (db_ps->peers[peer] != NULL)
+			(void)ipc_flush(db_ps->peers[peer]);
 }
 
 /*
@@ -88,6 +109,7 @@ db_migrate_cb(evutil_socket_t fd, short events, void *arg)
 	PGconn		*pg;
 	int		 r;
 
+	db_flush_links();
 	if ((pg = db_connect_blocking(out, sizeof(out))) == NULL) {
 		if (db_migrate_backoff_ms == 0 ||
 		    db_migrate_backoff_ms == DB_RETRY_MAX_MS)
@@ -101,6 +123,10 @@ db_migrate_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	r = db_migrate_locked(pg, 0, out, sizeof(out));
+	if (r == 0) {
+		db_migrated_now(out, pg);
+		return;
+	}
 	PQfinish(pg);
 	switch (r) {
 	case 1:
@@ -108,9 +134,6 @@ db_migrate_cb(evutil_socket_t fd, short events, void *arg)
 			log_info("another instance is migrating the schema; "
 			    "waiting");
 		db_migrate_schedule(DB_RETRY_MS);
-		break;
-	case 0:
-		db_migrated_now(out);
 		break;
 	default:
 		log_warnx("schema migration stopped: %s", out);
@@ -259,7 +282,7 @@ db_dispatch_command(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	r = db_command(command, arg, out, sizeof(out));
 	if (r == 0 && !db_migrated && strcmp(command, "migrate") == 0) {
 		evtimer_del(db_migrate_ev);
-		db_migrated_now(out);
+		db_migrated_now(out, NULL);
 	}
 	/* After a repair, the next startup attempt may succeed. */
 	if (r == 0 && !db_migrated && strcmp(command, "repair") == 0)

@@ -47,8 +47,9 @@ int	 db_params_set(struct db_params *, const char *, const char *);
 const char *db_params_get(const struct db_params *, const char *);
 void	 db_params_free(struct db_params *);
 
-/* http_db.c: the http child's side of IMSG_DB_RESULT. */
+/* db_rows.c, http_db.c: the http child's side of IMSG_DB_RESULT. */
 struct http_req;
+struct ipc_msg;
 struct ipc_wbuf;
 struct json_object;
 struct db_rows {
@@ -57,7 +58,20 @@ struct db_rows {
 	uint32_t	 nrows;
 	uint32_t	 ncols;
 	char		**cells;	/* nrows * ncols, NULL for SQL NULL */
+	char		*text;		/* the strings that message and cells
+					   point into */
 };
+#define DB_ROWS_COLUMNS_MAX	64
+struct db_rows_pack {
+	uint8_t		*buf;
+	size_t		 len;
+	size_t		 size;
+};
+void	 db_rows_decode(struct ipc_msg *, struct db_rows *);
+void	 db_rows_free(struct db_rows *);
+void	 db_rows_pack_start(struct db_rows_pack *, uint32_t, uint32_t);
+void	 db_rows_pack_cell(struct db_rows_pack *, const char *, size_t);
+void	 db_rows_pack_end(struct db_rows_pack *, struct ipc_wbuf *);
 typedef void	(*http_db_cb)(struct http_req *, struct db_rows *);
 int	 http_db_request(struct http_req *, uint32_t, struct ipc_wbuf *,
 	    http_db_cb);
@@ -102,7 +116,7 @@ struct db_stmt {
 };
 typedef void	(*db_done_cb)(void *, enum db_status, const char *,
 		    PGresult *);
-void	 db_pool_start(struct event_base *);
+void	 db_pool_start(struct event_base *, PGconn *);
 void	 db_pool_stop(void);
 unsigned int db_pool_connected(void);
 unsigned int db_pool_active(void);
@@ -115,6 +129,8 @@ struct db_session *db_session_open(const struct db_stmt *,
 	    const char *const *, int, db_done_cb, void *);
 int	 db_session_submit(struct db_session *, const struct db_stmt *,
 	    const char *const *, int, db_done_cb, void *);
+int	 db_session_copy(struct db_session *, const struct db_stmt *,
+	    const void *, size_t, db_done_cb, void *);
 void	 db_session_close(struct db_session *);
 
 /* db_migrate.c: Flyway's schema history, run on a blocking connection. */

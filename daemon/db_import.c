@@ -3,7 +3,8 @@
  * file, then sends its rows in pieces (IMSG_DB_IMPORT_BEGIN, _ROWS,
  * _COMMIT). Each import reserves one connection of the pool with an open
  * transaction: a temporary staging table receives the rows of each piece
- * as it arrives, so no piece is kept here, and the commit writes the
+ * with COPY ... FROM STDIN as it arrives, so no piece is kept here once
+ * PostgreSQL has it, and the commit writes the
  * batch, the rows, the cash movements and the positions from the staging
  * table with one statement, then commits. Every row is written, or none:
  * a failure, an idle import or a lost connection rolls it all back.
@@ -12,12 +13,13 @@
  * Positions follow the average-cost rule of csvimport.h, computed in SQL
  * on numeric with the same rounding as csvimport_position_apply.
  *
- * Fields of a bank row object: seq (int, file order), k (dedup key),
- * d (YYYY-MM-DD), s (description), a (amount), c (category or null),
- * n (notes or null), p (pending), acct (account name).
- * Fields of a brokerage row object: seq (int, oldest first) and line
- * (int), then k and d as above, c (code as exported), act ("buy", "sell"
- * or "cash"), t (ticker or null), q and pr (quantity and price or null),
+ * A piece is rows in COPY text format (csvimport_copy.c), one line per
+ * row with the columns in this order. Bank rows: seq (int, file order),
+ * k (dedup key), d (YYYY-MM-DD), s (description), a (amount),
+ * c (category or null), n (notes or null), p (pending), acct (account
+ * name). Brokerage rows: seq (int, oldest first) and line (int), then k
+ * and d as above, c (code as exported), act ("buy", "sell" or "cash"),
+ * t (ticker or null), q and pr (quantity and price or null). Then come
  * a (amount), s (description or null), ck (cash_movement kind) and acct.
  */
 
@@ -70,9 +72,6 @@ struct db_import_call {
 	struct db_import	*imp;
 };
 
-#define DB_STMT_IMPORT_PIECE_BANK	50
-#define DB_STMT_IMPORT_PIECE_ACTIVITY	51
-
 static struct db_imports	 db_imports =
 				    TAILQ_HEAD_INITIALIZER(db_imports);
 static unsigned int		 db_nimports;
@@ -100,19 +99,15 @@ static const struct db_stmt db_import_open_activity = {
 	0
 };
 
-/* $1 is one piece: a JSON array of row objects. */
+/* Each piece is one COPY, so that each runs under statement-timeout. */
 static const struct db_stmt db_import_piece_bank = {
-	DB_STMT_IMPORT_PIECE_BANK, "import_piece_bank",
-	"INSERT INTO import_stage_bank SELECT * FROM "
-	"json_to_recordset($1::json) AS x(" DB_IMPORT_BANK_COLUMNS ")",
-	1
+	DB_STMT_SIMPLE, "import_piece_bank",
+	"COPY import_stage_bank FROM STDIN", 0
 };
 
 static const struct db_stmt db_import_piece_activity = {
-	DB_STMT_IMPORT_PIECE_ACTIVITY, "import_piece_activity",
-	"INSERT INTO import_stage_activity SELECT * FROM "
-	"json_to_recordset($1::json) AS x(" DB_IMPORT_ACTIVITY_COLUMNS ")",
-	1
+	DB_STMT_SIMPLE, "import_piece_activity",
+	"COPY import_stage_activity FROM STDIN", 0
 };
 
 static const struct db_stmt db_import_commit_stmt = {
@@ -451,21 +446,27 @@ db_import_piece_done(void *arg, enum db_status status, const char *message,
 }
 
 /*
- * Starts stmt on the import's connection, or replies with an error and
- * drops the import.
+ * Starts stmt on the import's connection, with the COPY data of a piece
+ * when piece is not NULL, or replies with an error and drops the import.
  */
 static void
 db_import_run(struct privsep *ps, enum procid peer, uint32_t peerid,
     struct db_import *imp, const struct db_stmt *stmt,
-    const char *const *params, int nparams, db_done_cb cb)
+    const char *const *params, int nparams, const uint8_t *piece,
+    size_t len, db_done_cb cb)
 {
 	struct db_import_call	*call;
+	int			 r;
 
 	call = db_import_call(ps, peer, peerid, imp);
 	evtimer_del(imp->expire);
 	imp->busy = 1;
-	if (db_session_submit(imp->session, stmt, params, nparams, cb,
-	    call) == -1) {
+	if (piece != NULL)
+		r = db_session_copy(imp->session, stmt, piece, len, cb, call);
+	else
+		r = db_session_submit(imp->session, stmt, params, nparams, cb,
+		    call);
+	if (r == -1) {
 		free(call);
 		log_warnx("import %llu failed: the connection to PostgreSQL "
 		    "was lost", (unsigned long long)imp->id);
@@ -500,29 +501,23 @@ db_import_rows(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 {
 	struct ipc_body		 b;
 	struct db_import	*imp;
-	const char		*s;
-	char			*piece;
+	const uint8_t		*piece;
 	size_t			 len;
 	uint64_t		 id;
 
+	/* Whole rows only: COPY would join a cut row with the next piece. */
 	if (ipc_body_open(&b, msg) == -1 ||
 	    ipc_get_u64(&b, &id, UINT64_MAX) == -1 ||
-	    ipc_get_strp(&b, &s, &len, CSVIMPORT_PIECE_MAX) == -1 ||
-	    len < 2 || s[0] != '[' || s[len - 1] != ']' ||
-	    memchr(s, '\0', len) != NULL || ipc_get_end(&b) == -1)
+	    ipc_get_bin(&b, &piece, &len, CSVIMPORT_PIECE_MAX) == -1 ||
+	    len == 0 || piece[len - 1] != '\n' ||
+	    memchr(piece, '\0', len) != NULL || ipc_get_end(&b) == -1)
 		db_import_malformed(peer, msg);
-	if ((imp = db_import_get(ps, peer, msg->hdr.peerid, id)) == NULL) {
-		ipc_body_close(&b);
-		return;
-	}
-	if ((piece = strndup(s, len)) == NULL)
-		fatal("%s", __func__);
+	if ((imp = db_import_get(ps, peer, msg->hdr.peerid, id)) != NULL)
+		db_import_run(ps, peer, msg->hdr.peerid, imp,
+		    imp->kind == CSVIMPORT_BANK ? &db_import_piece_bank :
+		    &db_import_piece_activity, NULL, 0, piece, len,
+		    db_import_piece_done);
 	ipc_body_close(&b);
-	db_import_run(ps, peer, msg->hdr.peerid, imp,
-	    imp->kind == CSVIMPORT_BANK ? &db_import_piece_bank :
-	    &db_import_piece_activity, (const char *const *)&piece, 1,
-	    db_import_piece_done);
-	free(piece);
 }
 
 /* The transaction committed: the import is stored. */
@@ -579,7 +574,7 @@ db_import_written(void *arg, enum db_status status, const char *message,
 		    PQgetvalue(res, 0, i));
 	}
 	db_import_run(call->ps, call->peer, call->peerid, imp,
-	    &db_import_commit_stmt, NULL, 0, db_import_committed);
+	    &db_import_commit_stmt, NULL, 0, NULL, 0, db_import_committed);
 	free(call);
 }
 
@@ -607,7 +602,7 @@ db_import_commit(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 	    "UTC";
 	db_import_run(ps, peer, msg->hdr.peerid, imp,
 	    imp->kind == CSVIMPORT_BANK ? &db_import_bank :
-	    &db_import_activity, params, 7, db_import_written);
+	    &db_import_activity, params, 7, NULL, 0, db_import_written);
 }
 
 /* Handles the import messages of the http child. */

@@ -1,7 +1,8 @@
 /*
  * Schema migrations with Flyway's history table, so that a database the
  * Java service migrated is adopted as it is. These run on a blocking
- * connection of their own, at startup and for benjictl.
+ * connection of their own, at startup and for benjictl. The startup
+ * connection then joins the pool.
  * NOTE: while a migration or a benjictl db command runs, the db child
  * answers nothing else; pool requests wait in their queue.
  */
@@ -20,6 +21,9 @@
 #define DB_BASELINE_DESC	"<< Flyway Baseline >>"
 /* Key of the advisory lock that serializes migrating instances. */
 #define DB_LOCK_KEY		"7237098563524081938"
+/* True when the history table and the index Flyway gives it exist. */
+#define DB_HISTORY_EXISTS	"to_regclass('" DB_HISTORY "') IS NOT NULL " \
+				"AND to_regclass('" DB_HISTORY "_s_idx') IS NOT NULL"
 
 struct db_applied {
 	int		 rank;
@@ -97,25 +101,31 @@ db_history_free(struct db_history *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Reads the history ordered by rank; an absent table is an empty one. */
+/* Returns 1 when the history table exists, 0 when not, -1 on error. */
 static int
-db_history_load(PGconn *pg, struct db_history *h, char *err, size_t errsz)
+db_history_exists(PGconn *pg, char *err, size_t errsz)
 {
 	PGresult	*res;
-	int		 i;
+	int		 exists;
 
-	memset(h, 0, sizeof(*h));
 	res = PQexec(pg, "SELECT to_regclass('" DB_HISTORY "') IS NOT NULL");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(err, errsz, "%s", PQerrorMessage(pg));
 		PQclear(res);
 		return -1;
 	}
-	i = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	if (!i)
-		return 0;
+	return exists;
+}
 
+/* Reads the rows of the history table, which must exist, by rank. */
+static int
+db_history_read(PGconn *pg, struct db_history *h, char *err, size_t errsz)
+{
+	int	 i;
+
+	memset(h, 0, sizeof(*h));
 	h->res = PQexec(pg, "SELECT installed_rank, version, description, "
 	    "type, script, checksum, success, to_char(installed_on, "
 	    "'YYYY-MM-DD HH24:MI:SS') FROM " DB_HISTORY
@@ -144,6 +154,18 @@ db_history_load(PGconn *pg, struct db_history *h, char *err, size_t errsz)
 		a->installed_on = PQgetvalue(h->res, i, 7);
 	}
 	return 0;
+}
+
+/* Reads the history ordered by rank; an absent table is an empty one. */
+static int
+db_history_load(PGconn *pg, struct db_history *h, char *err, size_t errsz)
+{
+	int	 exists;
+
+	memset(h, 0, sizeof(*h));
+	if ((exists = db_history_exists(pg, err, errsz)) <= 0)
+		return exists;
+	return db_history_read(pg, h, err, errsz);
 }
 
 static const struct db_migration *
@@ -318,17 +340,21 @@ db_apply(PGconn *pg, const struct db_migration *m, char *err, size_t errsz)
 	return 0;
 }
 
-/* Validates, then applies what is pending. The caller holds the lock. */
+/*
+ * Validates, then applies what is pending. The caller holds the lock.
+ * exists is 0 when the history table or its index may be missing. Only
+ * then does the DDL run, because it costs a round trip and takes locks.
+ */
 static int
-db_migrate_pending(PGconn *pg, char *out, size_t outsz)
+db_migrate_pending(PGconn *pg, int exists, char *out, size_t outsz)
 {
 	struct db_history	 h;
 	const char		*baseline;
 	size_t			 i, applied = 0;
 	int			 r = -1;
 
-	if (db_history_create(pg, out, outsz) == -1 ||
-	    db_history_load(pg, &h, out, outsz) == -1)
+	if ((!exists && db_history_create(pg, out, outsz) == -1) ||
+	    db_history_read(pg, &h, out, outsz) == -1)
 		return -1;
 	if (db_validate(&h, out, outsz) == -1)
 		goto done;
@@ -353,16 +379,24 @@ db_migrate_pending(PGconn *pg, char *out, size_t outsz)
 /*
  * Takes the advisory lock and migrates. Returns 1 when another instance
  * holds the lock and wait is 0, 0 when done, -1 with a message in out.
+ * The session holds no lock afterwards, so the caller may keep it.
  */
 int
 db_migrate_locked(PGconn *pg, int wait, char *out, size_t outsz)
 {
 	PGresult	*res;
-	int		 locked, r;
+	int		 locked, exists, unlocked, r;
 
+	/*
+	 * The lock and the check for the history table share a round trip.
+	 * The check may use a catalog snapshot taken before the lock and
+	 * miss a table that another instance has just created. The DDL that
+	 * follows then finds the table and does nothing.
+	 */
 	out[0] = '\0';
 	res = PQexec(pg, wait ? "SELECT pg_advisory_lock(" DB_LOCK_KEY
-	    "), true" : "SELECT true, pg_try_advisory_lock(" DB_LOCK_KEY ")");
+	    "), true, " DB_HISTORY_EXISTS : "SELECT true, "
+	    "pg_try_advisory_lock(" DB_LOCK_KEY "), " DB_HISTORY_EXISTS);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(out, outsz, "cannot take the migration lock: %s",
 		    PQerrorMessage(pg));
@@ -370,11 +404,25 @@ db_migrate_locked(PGconn *pg, int wait, char *out, size_t outsz)
 		return -1;
 	}
 	locked = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	exists = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	if (!locked)
 		return 1;
-	r = db_migrate_pending(pg, out, outsz);
-	PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" DB_LOCK_KEY ")"));
+	r = db_migrate_pending(pg, exists, out, outsz);
+	res = PQexec(pg, "SELECT pg_advisory_unlock(" DB_LOCK_KEY ")");
+	unlocked = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	/*
+	 * A session that may still hold the lock would block every other
+	 * instance for as long as it lives. A new session ends the old one,
+	 * and with it the lock.
+	 */
+	if (!unlocked && PQstatus(pg) == CONNECTION_OK) {
+		log_warnx("cannot release the migration lock: %s; "
+		    "reconnecting", PQerrorMessage(pg));
+		PQreset(pg);
+	}
 	return r;
 }
 

@@ -39,6 +39,8 @@ struct db_job {
 	char			*params[DB_STMT_PARAMS_MAX];
 	int			 nparams;
 	int			 preparing;
+	char			*copy;		/* COPY FROM STDIN data */
+	size_t			 copylen;
 	struct db_session	*session;	/* reserves the connection */
 	db_done_cb		 cb;
 	void			*arg;
@@ -82,6 +84,7 @@ db_job_free(struct db_job *job)
 
 	for (i = 0; i < job->nparams; i++)
 		free(job->params[i]);
+	free(job->copy);
 	free(job);
 }
 
@@ -320,6 +323,35 @@ db_conn_complete(struct db_conn *c)
 	db_pool_pump();
 }
 
+/*
+ * Sends the job's COPY data and ends the COPY, once the server asked for
+ * it. The COPY's own result follows as for any other statement.
+ */
+static int
+db_conn_copy(struct db_conn *c)
+{
+	struct db_job	*job = c->job;
+
+	if (job->copylen > 0 &&
+	    PQputCopyData(c->pg, job->copy, job->copylen) != 1)
+		return -1;
+	free(job->copy);
+	job->copy = NULL;
+	job->copylen = 0;
+	if (PQputCopyEnd(c->pg, NULL) != 1)
+		return -1;
+	switch (PQflush(c->pg)) {
+	case 0:
+		db_conn_watch(c, EV_READ);
+		return 0;
+	case 1:
+		db_conn_watch(c, EV_READ | EV_WRITE);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static void
 db_conn_read(struct db_conn *c)
 {
@@ -345,6 +377,15 @@ db_conn_read(struct db_conn *c)
 			}
 			db_conn_complete(c);
 			return;
+		}
+		/* PQgetResult repeats this result until the COPY ends. */
+		if (PQresultStatus(res) == PGRES_COPY_IN) {
+			PQclear(res);
+			if (db_conn_copy(c) == -1) {
+				db_conn_lost(c, PQerrorMessage(c->pg));
+				return;
+			}
+			continue;
 		}
 		if (c->result != NULL)
 			PQclear(c->result);
@@ -410,15 +451,41 @@ db_pool_pump(void)
 	}
 }
 
-/* Opens the pool's connections; each retries on its own when it fails. */
+/*
+ * Takes over an open session made with the pool's settings. Returns -1,
+ * with the session closed, when it is broken or inside a transaction.
+ */
+static int
+db_conn_adopt(struct db_conn *c, PGconn *pg)
+{
+	if (PQstatus(pg) != CONNECTION_OK ||
+	    PQtransactionStatus(pg) != PQTRANS_IDLE ||
+	    PQsetnonblocking(pg, 1) == -1) {
+		PQfinish(pg);
+		return -1;
+	}
+	PQsetNoticeProcessor(pg, db_notice, NULL);
+	c->pg = pg;
+	c->state = DB_CONN_CONNECTING;
+	db_conn_connected(c);
+	return 0;
+}
+
+/*
+ * Opens the pool's connections; each retries on its own when it fails.
+ * pg, when not NULL, is an open session with the pool's settings that
+ * becomes the first connection. The pool owns it from then on.
+ */
 void
-db_pool_start(struct event_base *base)
+db_pool_start(struct event_base *base, PGconn *pg)
 {
 	struct db_conn	*c;
 	unsigned int	 i;
 
-	if (db_nconns != 0)
+	if (db_nconns != 0) {
+		PQfinish(pg);
 		return;
+	}
 	db_base = base;
 	db_nconns = db_settings.pool_size;
 	if (db_nconns == 0 || db_nconns > DB_POOL_SIZE_MAX)
@@ -429,6 +496,8 @@ db_pool_start(struct event_base *base)
 		if ((c->timer = evtimer_new(base, db_conn_timer_cb, c)) ==
 		    NULL)
 			fatalx("db: evtimer_new failed");
+		if (i == 0 && pg != NULL && db_conn_adopt(c, pg) == 0)
+			continue;
 		db_conn_connect(c);
 	}
 }
@@ -556,6 +625,36 @@ db_session_submit(struct db_session *s, const struct db_stmt *stmt,
 	if (c == NULL || c->state != DB_CONN_IDLE || c->job != NULL ||
 	    (job = db_job_new(stmt, params, nparams, cb, arg)) == NULL)
 		return -1;
+	c->job = job;
+	c->state = DB_CONN_BUSY;
+	if (db_conn_send(c) == -1)
+		db_conn_lost(c, PQerrorMessage(c->pg));
+	return 0;
+}
+
+/*
+ * Runs stmt, a COPY ... FROM STDIN, on the session's connection like
+ * db_session_submit, with len bytes of data in the COPY format that stmt
+ * names; the data is copied. cb runs once with the result of the COPY.
+ */
+int
+db_session_copy(struct db_session *s, const struct db_stmt *stmt,
+    const void *data, size_t len, db_done_cb cb, void *arg)
+{
+	struct db_conn	*c = s->conn;
+	struct db_job	*job;
+
+	if (c == NULL || c->state != DB_CONN_IDLE || c->job != NULL ||
+	    stmt->id != DB_STMT_SIMPLE ||
+	    (job = db_job_new(stmt, NULL, 0, cb, arg)) == NULL)
+		return -1;
+	if (len > 0 && (job->copy = malloc(len)) == NULL) {
+		db_job_free(job);
+		return -1;
+	}
+	if (len > 0)
+		memcpy(job->copy, data, len);
+	job->copylen = len;
 	c->job = job;
 	c->state = DB_CONN_BUSY;
 	if (db_conn_send(c) == -1)

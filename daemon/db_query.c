@@ -32,6 +32,9 @@ enum {
 	STMT_TRANSACTION_PATCH
 };
 
+/* Maximum length of a summary's array literal: 1,000 prices of 64 bytes. */
+#define DB_SUMMARY_LITERAL_MAX	65536
+
 #define TX_COLUMNS	"id, to_char(posted_at AT TIME ZONE 'UTC', " \
 			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), description, " \
 			"amount, category, notes"
@@ -124,29 +127,34 @@ static const struct db_stmt db_stmts[] = {
 };
 
 /*
- * Packs the rows of res as an array of arrays of strings, NULL as nil;
- * no rows when res is NULL or not a DB_OK result.
+ * Packs the rows of res as one bin field (see db_rows_pack_start); no
+ * rows when res is NULL or not a DB_OK result. One field instead of an
+ * array per row and a string per cell, because decoding a summary's
+ * 9,000 cells as msgpack objects cost the http child more than using them.
  */
 void
 db_rows_put(struct ipc_wbuf *wb, enum db_status status, PGresult *res)
 {
-	int	 i, j, nrows = 0, ncols = 0;
+	struct db_rows_pack	 pk;
+	const char		*v;
+	int			 i, j, len, nrows = 0, ncols = 0;
 
 	if (res != NULL && status == DB_OK) {
 		nrows = PQntuples(res);
 		ncols = PQnfields(res);
 	}
-	ipc_put_array(wb, nrows);
+	db_rows_pack_start(&pk, nrows, ncols);
 	for (i = 0; i < nrows; i++) {
-		ipc_put_array(wb, ncols);
 		for (j = 0; j < ncols; j++) {
-			if (PQgetisnull(res, i, j))
-				ipc_put_nil(wb);
-			else
-				ipc_put_strn(wb, PQgetvalue(res, i, j),
-				    PQgetlength(res, i, j));
+			v = PQgetvalue(res, i, j);
+			len = PQgetlength(res, i, j);
+			/* Only an empty value may be SQL NULL. */
+			if (len == 0 && PQgetisnull(res, i, j))
+				v = NULL;
+			db_rows_pack_cell(&pk, v, len);
 		}
 	}
+	db_rows_pack_end(&pk, wb);
 }
 
 static void
@@ -204,47 +212,70 @@ db_get_text(struct ipc_body *b, char **out, size_t max)
 }
 
 /*
- * Turns the quotes of a summary request into three array literals for
- * unnest(). Tickers and prices were validated by the http child; the
- * quotes keep the literals safe anyway.
+ * Checks one array literal of a summary request: '{', elements separated
+ * by ',', '}', each element one or more characters marked in allowed, in
+ * double quotes when quoted. The statement binds the literal as a
+ * parameter, so a bad one could only fail the statement, but a sibling
+ * that sends one is broken. Returns the element count, or -1.
  */
 static int
-db_summary_arrays(struct ipc_body *b, char *t, char *p, char *s, size_t sz)
+db_literal_check(const char *s, size_t len, int quoted, const char *allowed)
 {
-	struct ipc_body	 list, q;
-	char		 ticker[32], price[64];
-	int		 stale;
-	uint32_t	 i;
+	size_t	 i, first;
+	int	 n = 0;
 
-	if (ipc_get_array(b, &list, 1000) == -1)
+	if (len < 2 || s[0] != '{' || s[len - 1] != '}')
 		return -1;
-	snprintf(t, sz, "{");
-	snprintf(p, sz, "{");
-	snprintf(s, sz, "{");
-	for (i = 0; i < list.count; i++) {
-		if (ipc_get_array(&list, &q, 3) == -1 || q.count != 3 ||
-		    ipc_get_str(&q, ticker, sizeof(ticker)) == -1 ||
-		    ipc_get_str(&q, price, sizeof(price)) == -1 ||
-		    ipc_get_bool(&q, &stale) == -1 || ipc_get_end(&q) == -1 ||
-		    strpbrk(ticker, "\"\\{},") || strpbrk(price, "\"\\{},"))
+	if (len == 2)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (quoted && s[i++] != '"')
 			return -1;
-		snprintf(t + strlen(t), sz - strlen(t), "%s\"%s\"",
-		    i ? "," : "", ticker);
-		snprintf(p + strlen(p), sz - strlen(p), "%s%s",
-		    i ? "," : "", price);
-		snprintf(s + strlen(s), sz - strlen(s), "%s%s",
-		    i ? "," : "", stale ? "t" : "f");
+		for (first = i; i < len && allowed[(unsigned char)s[i]]; i++)
+			;
+		if (i == first || (quoted && (i == len || s[i++] != '"')))
+			return -1;
+		if (i >= len || (s[i] != ',' && i != len - 1))
+			return -1;
+		n++;
 	}
-	strncat(t, "}", sz - strlen(t) - 1);
-	strncat(p, "}", sz - strlen(p) - 1);
-	strncat(s, "}", sz - strlen(s) - 1);
-	return ipc_get_end(&list);
+	return n;
+}
+
+/*
+ * Reads the three array literals of a summary request for unnest():
+ * tickers, prices and stale flags, each with one element per quote.
+ */
+static int
+db_summary_arrays(struct ipc_body *b, char **params)
+{
+	/* The characters of tickers, prices and stale flags. */
+	static const char	 allowed[3][256] = {
+		{ ['A' ... 'Z'] = 1, ['0' ... '9'] = 1, ['.'] = 1, ['-'] = 1 },
+		{ ['0' ... '9'] = 1, ['.'] = 1 },
+		{ ['t'] = 1, ['f'] = 1 },
+	};
+	const char		*s;
+	size_t			 len;
+	int			 i, n, count = -1;
+
+	for (i = 0; i < 3; i++) {
+		/* Only the tickers are quoted. */
+		if (ipc_get_strp(b, &s, &len, DB_SUMMARY_LITERAL_MAX) == -1 ||
+		    (n = db_literal_check(s, len, i == 0, allowed[i])) == -1 ||
+		    n > 1000 || (count != -1 && n != count))
+			return -1;
+		count = n;
+		if ((params[i] = strndup(s, len)) == NULL)
+			fatal("%s", __func__);
+	}
+	return 0;
 }
 
 /* Decodes the body of a request into statement parameters. */
 static int
 db_query_params(struct ipc_msg *msg, const struct db_stmt **stmt,
-    char **params, char *bufs, size_t bufsz)
+    char **params)
 {
 	struct ipc_body	 b;
 	uint64_t	 limit;
@@ -273,12 +304,8 @@ db_query_params(struct ipc_msg *msg, const struct db_stmt **stmt,
 		break;
 	case IMSG_DB_PORTFOLIO_SUMMARY:
 		*stmt = &db_stmts[STMT_PORTFOLIO_SUMMARY];
-		if (db_summary_arrays(&b, bufs, bufs + bufsz,
-		    bufs + 2 * bufsz, bufsz) == -1)
+		if (db_summary_arrays(&b, params) == -1)
 			goto done;
-		params[0] = strdup(bufs);
-		params[1] = strdup(bufs + bufsz);
-		params[2] = strdup(bufs + 2 * bufsz);
 		break;
 	case IMSG_DB_FINANCE_SUMMARY:
 		*stmt = &db_stmts[STMT_FINANCE_SUMMARY];
@@ -327,7 +354,6 @@ db_query_params(struct ipc_msg *msg, const struct db_stmt **stmt,
 void
 db_query_dispatch(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 {
-	static char		 bufs[3][65536];
 	const struct db_stmt	*stmt = NULL;
 	struct db_request	*rq;
 	struct ipc_body		 b;
@@ -351,8 +377,7 @@ db_query_dispatch(struct privsep *ps, enum procid peer, struct ipc_msg *msg)
 		free(rq);
 		return;
 	}
-	if (db_query_params(msg, &stmt, params, bufs[0], sizeof(bufs[0])) ==
-	    -1)
+	if (db_query_params(msg, &stmt, params) == -1)
 		db_query_fatal(peer, msg);
 
 	if (!db_ready(&why))

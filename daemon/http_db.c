@@ -18,90 +18,19 @@
 /* Above the default statement timeout, so the db child answers first. */
 #define HTTP_DB_TIMEOUT_MS	15000
 
-struct http_db_call {
-	http_db_cb	 cb;
-};
-
-static void
-db_rows_free(struct db_rows *r)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < r->nrows * r->ncols; i++)
-		free(r->cells[i]);
-	free(r->cells);
-	free(r->message);
-}
-
-const char *
-db_rows_get(const struct db_rows *r, uint32_t row, uint32_t col)
-{
-	if (row >= r->nrows || col >= r->ncols)
-		return NULL;
-	return r->cells[row * r->ncols + col];
-}
-
-/* Decodes IMSG_DB_RESULT; a malformed one is fatal, as from any sibling. */
-static void
-http_db_decode(struct ipc_msg *msg, struct db_rows *r)
-{
-	struct ipc_body	 b, rows, row;
-	const char	*s;
-	size_t		 len;
-	uint64_t	 status;
-	uint32_t	 i, j;
-
-	memset(r, 0, sizeof(*r));
-	if (msg->hdr.type != IMSG_DB_RESULT || ipc_body_open(&b, msg) == -1 ||
-	    ipc_get_u64(&b, &status, DB_FAILED) == -1 ||
-	    ipc_get_strp(&b, &s, &len, 4096) == -1 ||
-	    (r->message = strndup(s, len)) == NULL ||
-	    ipc_get_array(&b, &rows, IPC_OBJECTS_MAX) == -1)
-		fatalx("http: malformed db result");
-	r->status = status;
-	r->nrows = rows.count;
-	for (i = 0; i < r->nrows; i++) {
-		if (ipc_get_array(&rows, &row, 64) == -1 ||
-		    (i > 0 && row.count != r->ncols))
-			fatalx("http: malformed db result row");
-		if (i == 0) {
-			r->ncols = row.count;
-			r->cells = calloc((size_t)r->nrows * r->ncols + 1,
-			    sizeof(char *));
-			if (r->cells == NULL)
-				fatal("%s", __func__);
-		}
-		for (j = 0; j < r->ncols; j++) {
-			if (ipc_get_nil(&row) == 0)
-				continue;
-			if (ipc_get_strp(&row, &s, &len, IPC_FRAME_MAX) == -1 ||
-			    (r->cells[i * r->ncols + j] = strndup(s, len)) ==
-			    NULL)
-				fatalx("http: malformed db result value");
-		}
-		if (ipc_get_end(&row) == -1)
-			fatalx("http: malformed db result row");
-	}
-	if (ipc_get_end(&rows) == -1 || ipc_get_end(&b) == -1)
-		fatalx("http: malformed db result");
-	ipc_body_close(&b);
-}
-
 static void
 http_db_done(struct http_req *hr, enum procid peer, struct ipc_msg *msg,
     void *arg)
 {
-	struct http_db_call	*call = arg;
-	http_db_cb		 cb = call->cb;
-	struct db_rows		 r;
+	http_db_cb	 cb = (http_db_cb)arg;
+	struct db_rows	 r;
 
-	free(call);
 	if (msg == NULL) {
 		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",
 		    "the database is unavailable", NULL);
 		return;
 	}
-	http_db_decode(msg, &r);
+	db_rows_decode(msg, &r);
 	switch (r.status) {
 	case DB_UNAVAILABLE:
 		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",
@@ -136,18 +65,13 @@ int
 http_db_request_wait(struct http_req *hr, uint32_t type, struct ipc_wbuf *wb,
     unsigned int timeout_ms, http_db_cb cb)
 {
-	struct http_db_call	*call;
-
-	if ((call = calloc(1, sizeof(*call))) == NULL) {
-		if (wb != NULL)
-			ipc_wbuf_free(wb);
-		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
-		return -1;
-	}
-	call->cb = cb;
+	/*
+	 * The callback travels as the argument itself. An allocated one would
+	 * leak when another reply goes to the client first, because the
+	 * pending request is then dropped with the client request.
+	 */
 	if (http_ipc_request(hr, PROC_DB, type, wb, timeout_ms,
-	    http_db_done, call) == -1) {
-		free(call);
+	    http_db_done, (void *)cb) == -1) {
 		http_reply_error(hr, 503, "DATABASE_UNAVAILABLE",
 		    "the database is unavailable", NULL);
 		return -1;

@@ -54,6 +54,7 @@ struct http_import {
 	uint64_t		 id;
 	unsigned int		 statement_ms;	/* 0: no limit */
 	size_t			 next;		/* next record to send */
+	char			*piece;		/* CSVIMPORT_PIECE_MAX bytes */
 	size_t			 npending;
 };
 
@@ -68,6 +69,7 @@ http_import_free(void *arg)
 	int			 i;
 
 	csvimport_result_free(&imp->res);
+	free(imp->piece);
 	for (i = 0; i < CSVIMPORT_COL_MAX; i++)
 		free(imp->columns[i]);
 	free(imp);
@@ -99,53 +101,6 @@ http_import_cash_kind(const char *code)
 	return "adjustment";
 }
 
-static struct json_object *
-http_import_str(const char *s)
-{
-	return s != NULL && *s != '\0' ? json_object_new_string(s) : NULL;
-}
-
-static struct json_object *
-http_import_txn_json(const struct csvimport_txn *t, size_t seq)
-{
-	struct json_object	*o = json_object_new_object();
-
-	json_object_object_add(o, "seq", json_object_new_int64(seq));
-	json_object_object_add(o, "k", json_object_new_string(t->key));
-	json_object_object_add(o, "d", json_object_new_string(t->date));
-	json_object_object_add(o, "s", json_object_new_string(t->description));
-	json_object_object_add(o, "a", json_object_new_string(t->amount));
-	json_object_object_add(o, "c", http_import_str(t->category));
-	json_object_object_add(o, "n", http_import_str(t->memo));
-	json_object_object_add(o, "p", json_object_new_boolean(t->pending));
-	json_object_object_add(o, "acct", json_object_new_string(t->account));
-	return o;
-}
-
-static struct json_object *
-http_import_trade_json(const struct csvimport_trade *t, size_t seq)
-{
-	static const char *const acts[] = { "buy", "sell", "cash" };
-	struct json_object	*o = json_object_new_object();
-
-	json_object_object_add(o, "seq", json_object_new_int64(seq));
-	json_object_object_add(o, "line", json_object_new_int64(t->line));
-	json_object_object_add(o, "k", json_object_new_string(t->key));
-	json_object_object_add(o, "d", json_object_new_string(t->date));
-	json_object_object_add(o, "c", json_object_new_string(t->code));
-	json_object_object_add(o, "act",
-	    json_object_new_string(acts[t->action]));
-	json_object_object_add(o, "t", http_import_str(t->symbol));
-	json_object_object_add(o, "q", http_import_str(t->quantity));
-	json_object_object_add(o, "pr", http_import_str(t->price));
-	json_object_object_add(o, "a", json_object_new_string(t->amount));
-	json_object_object_add(o, "s", http_import_str(t->description));
-	json_object_object_add(o, "ck",
-	    json_object_new_string(http_import_cash_kind(t->code)));
-	json_object_object_add(o, "acct", json_object_new_string(t->account));
-	return o;
-}
-
 static size_t
 http_import_count(const struct http_import *imp)
 {
@@ -154,48 +109,31 @@ http_import_count(const struct http_import *imp)
 }
 
 /*
- * Builds the next piece: a JSON array of as many rows as fit in
- * CSVIMPORT_PIECE_MAX bytes. Returns NULL when a row alone does not fit.
+ * Builds the next piece: as many rows as fit in CSVIMPORT_PIECE_MAX bytes,
+ * in COPY text format. Returns -1 when a row alone does not fit.
  */
-static char *
-http_import_piece(struct http_import *imp)
+static int
+http_import_piece(struct http_import *imp, struct csvimport_copy *cp)
 {
-	struct json_object	*row;
-	struct evbuffer		*buf;
-	const char		*text;
-	char			*out = NULL;
-	size_t			 len, n = http_import_count(imp);
+	const struct csvimport_trade	*t;
+	size_t				 n = http_import_count(imp);
+	int				 r;
 
-	if ((buf = evbuffer_new()) == NULL)
-		return NULL;
-	evbuffer_add(buf, "[", 1);
+	cp->len = 0;
+	cp->full = 0;
 	for (; imp->next < n; imp->next++) {
-		row = imp->opts.kind == CSVIMPORT_BANK ?
-		    http_import_txn_json(&imp->res.txns[imp->next], imp->next) :
-		    http_import_trade_json(&imp->res.trades[imp->next],
-		    imp->next);
-		text = json_object_to_json_string_length(row,
-		    JSON_C_TO_STRING_PLAIN, &len);
-		if (evbuffer_get_length(buf) + len + 2 > CSVIMPORT_PIECE_MAX) {
-			json_object_put(row);
+		if (imp->opts.kind == CSVIMPORT_BANK)
+			r = csvimport_copy_txn(cp, &imp->res.txns[imp->next],
+			    imp->next);
+		else {
+			t = &imp->res.trades[imp->next];
+			r = csvimport_copy_trade(cp, t, imp->next,
+			    http_import_cash_kind(t->code));
+		}
+		if (r == -1)
 			break;
-		}
-		if (evbuffer_get_length(buf) > 1)
-			evbuffer_add(buf, ",", 1);
-		evbuffer_add(buf, text, len);
-		json_object_put(row);
 	}
-	len = evbuffer_get_length(buf);
-	if (len > 1) {
-		evbuffer_add(buf, "]", 1);
-		len++;
-		if ((out = malloc(len + 1)) != NULL) {
-			evbuffer_remove(buf, out, len);
-			out[len] = '\0';
-		}
-	}
-	evbuffer_free(buf);
-	return out;
+	return cp->len > 0 ? 0 : -1;
 }
 
 static void
@@ -360,7 +298,7 @@ http_import_send_next(struct http_req *hr)
 {
 	struct http_import	*imp = hr->state;
 	struct ipc_wbuf		 wb;
-	char			*piece;
+	struct csvimport_copy	 cp;
 
 	if (imp->next == http_import_count(imp)) {
 		ipc_wbuf_init(&wb, 1);
@@ -369,15 +307,21 @@ http_import_send_next(struct http_req *hr)
 		    http_import_wait_ms(imp, 2), http_import_commit_done);
 		return;
 	}
-	if ((piece = http_import_piece(imp)) == NULL) {
+	if (imp->piece == NULL &&
+	    (imp->piece = malloc(CSVIMPORT_PIECE_MAX)) == NULL) {
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
+	cp.buf = imp->piece;
+	cp.size = CSVIMPORT_PIECE_MAX;
+	if (http_import_piece(imp, &cp) == -1) {
 		http_reply_error(hr, 500, "IMPORT_FAILED", "a row does not fit "
 		    "in one piece", NULL);
 		return;
 	}
 	ipc_wbuf_init(&wb, 2);
 	ipc_put_u64(&wb, imp->id);
-	ipc_put_str(&wb, piece);
-	free(piece);
+	ipc_put_bin(&wb, imp->piece, cp.len);
 	http_db_request_wait(hr, IMSG_DB_IMPORT_ROWS, &wb,
 	    http_import_wait_ms(imp, 1), http_import_rows_done);
 }

@@ -9,30 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <json-c/json.h>
 
 #include "benjid.h"
 #include "db.h"
+#include "jsonwriter.h"
+#include "portfolio_json.h"
 
 #define TICKER_MAX	12
 #define POSITIONS_MAX	1000
+#define PRICE_MAX	63
+/* About the bytes of one position in a reply, to size its buffer once. */
+#define POSITION_JSON_SIZE	96
+#define SUMMARY_POSITION_JSON_SIZE	256
 
 /* A quote as the summary uses it. */
 struct portfolio_quote {
 	char		 ticker[TICKER_MAX + 1];
-	char		 price[64];	/* "" when there is none */
+	char		 price[PRICE_MAX + 1];	/* "" when there is none */
 	int		 stale;
-	char		 status[24];	/* OK, STALE, NOT_FOUND, ... */
+	const char	*status;	/* OK, NOT_FOUND, ...; NULL when none */
 };
 
+/*
+ * A summary in progress. The cash balances are requested at the start,
+ * beside the positions, and the reply goes out once both the valued
+ * positions and the cash balances are written.
+ */
 struct portfolio_summary {
 	struct portfolio_quote	*quotes;
 	size_t			 nquotes;
 	size_t			*slots;		/* index + 1 into quotes, 0 free */
 	size_t			 nslots;	/* a power of two */
 	unsigned int		 waiting;	/* quote batches in flight */
-	struct json_object	*result;
+	struct jsonwriter	 body;		/* open until the cash comes */
+	struct jsonwriter	 cash;
+	int			 valued;
+	int			 cash_done;
 };
 
 static const char *const portfolio_quote_states[] = {
@@ -79,39 +94,49 @@ portfolio_ticker_param(struct http_req *hr, char *ticker)
 	return 0;
 }
 
-static struct json_object *
-portfolio_position_json(const struct db_rows *r, uint32_t i)
+static void
+portfolio_text_free(const void *text, size_t len, void *arg)
 {
-	struct json_object	*p = json_object_new_object();
+	free((void *)text);
+}
 
-	json_object_object_add(p, "ticker",
-	    http_json_text(db_rows_get(r, i, 0)));
-	json_object_object_add(p, "quantity",
-	    http_json_decimal(db_rows_get(r, i, 1)));
-	json_object_object_add(p, "cost_basis",
-	    http_json_decimal(db_rows_get(r, i, 2)));
-	return p;
+/* Sends the JSON text of w, which it takes over, then frees hr. */
+static void
+portfolio_reply(struct http_req *hr, int status, struct jsonwriter *w)
+{
+	struct evbuffer	*buf;
+	char		*text;
+	size_t		 len;
+
+	if ((text = jsonwriter_release(w, &len)) == NULL) {
+		http_reply_empty(hr, 500);
+		return;
+	}
+	if ((buf = evbuffer_new()) == NULL || evbuffer_add_reference(buf,
+	    text, len, portfolio_text_free, NULL) == -1) {
+		free(text);
+		if (buf != NULL)
+			evbuffer_free(buf);
+		http_reply_empty(hr, 500);
+		return;
+	}
+	http_reply_buffer(hr, status, "application/json", buf);
 }
 
 static void
 portfolio_list_done(struct http_req *hr, struct db_rows *r)
 {
-	struct json_object	*body, *list;
+	struct jsonwriter	 w;
 	char			 now[40];
-	uint32_t		 i;
 
 	if (r->nrows == 0) {
 		http_reply_empty(hr, 204);
 		return;
 	}
-	list = json_object_new_array();
-	for (i = 0; i < r->nrows; i++)
-		json_object_array_add(list, portfolio_position_json(r, i));
 	http_now_iso(now, sizeof(now));
-	body = json_object_new_object();
-	json_object_object_add(body, "as_of", json_object_new_string(now));
-	json_object_object_add(body, "positions", list);
-	http_reply_json(hr, 200, body);
+	jsonwriter_init(&w, (size_t)r->nrows * POSITION_JSON_SIZE);
+	portfolio_json_positions(&w, r, now);
+	portfolio_reply(hr, 200, &w);
 }
 
 static void
@@ -123,7 +148,8 @@ portfolio_list(struct http_req *hr)
 static void
 portfolio_put_done(struct http_req *hr, struct db_rows *r)
 {
-	const char	*created;
+	struct jsonwriter	 w;
+	const char		*created;
 
 	if (r->status != DB_OK || r->nrows != 1) {
 		http_reply_error(hr, 400, "INVALID_FIELD", r->message[0] ?
@@ -131,8 +157,10 @@ portfolio_put_done(struct http_req *hr, struct db_rows *r)
 		return;
 	}
 	created = db_rows_get(r, 0, 3);
-	http_reply_json(hr, created && strcmp(created, "t") == 0 ? 201 : 200,
-	    portfolio_position_json(r, 0));
+	jsonwriter_init(&w, POSITION_JSON_SIZE);
+	portfolio_json_position(&w, r, 0);
+	portfolio_reply(hr, created && strcmp(created, "t") == 0 ? 201 : 200,
+	    &w);
 }
 
 /* PUT {quantity, cost_basis}: cost_basis is what the position cost. */
@@ -194,7 +222,8 @@ portfolio_summary_free(void *arg)
 
 	if (s == NULL)
 		return;
-	json_object_put(s->result);
+	jsonwriter_free(&s->body);
+	jsonwriter_free(&s->cash);
 	free(s->slots);
 	free(s->quotes);
 	free(s);
@@ -256,64 +285,62 @@ portfolio_quote_find(struct portfolio_summary *s, const char *ticker)
 	return NULL;
 }
 
+/* Replies once the valued positions and the cash balances are written. */
+static void
+portfolio_summary_finish(struct http_req *hr)
+{
+	struct portfolio_summary	*s = hr->state;
+
+	if (!s->valued || !s->cash_done)
+		return;
+	portfolio_json_summary_end(&s->body, &s->cash);
+	portfolio_reply(hr, 200, &s->body);
+}
+
+/*
+ * Finds the quote of ticker, trying index first: the fetcher returns
+ * quotes in the order requested, and the summary lists positions in the
+ * order of the list unless a position came or went in between.
+ */
+static struct portfolio_quote *
+portfolio_quote_at(struct portfolio_summary *s, size_t index,
+    const char *ticker)
+{
+	if (ticker != NULL && index < s->nquotes &&
+	    strcmp(s->quotes[index].ticker, ticker) == 0)
+		return &s->quotes[index];
+	return portfolio_quote_find(s, ticker);
+}
+
 static void
 portfolio_cash_done(struct http_req *hr, struct db_rows *r)
 {
 	struct portfolio_summary	*s = hr->state;
-	struct json_object		*cash = json_object_new_array(), *c;
-	struct json_object		*body;
-	uint32_t			 i;
 
-	for (i = 0; i < r->nrows; i++) {
-		c = json_object_new_object();
-		json_object_object_add(c, "account",
-		    http_json_text(db_rows_get(r, i, 0)));
-		json_object_object_add(c, "kind",
-		    http_json_text(db_rows_get(r, i, 1)));
-		json_object_object_add(c, "currency",
-		    http_json_text(db_rows_get(r, i, 2)));
-		json_object_object_add(c, "balance",
-		    http_json_decimal(db_rows_get(r, i, 3)));
-		json_object_array_add(cash, c);
-	}
-	body = s->result;
-	s->result = NULL;
-	json_object_object_add(body, "cash", cash);
-	http_reply_json(hr, 200, body);
+	jsonwriter_init(&s->cash, (size_t)r->nrows * 128);
+	portfolio_json_cash(&s->cash, r);
+	s->cash_done = 1;
+	portfolio_summary_finish(hr);
 }
 
-static struct json_object *
-portfolio_summary_position(struct portfolio_summary *s,
+/* The quote status of a position: its price from SQL, its quote here. */
+static const char *
+portfolio_position_status(struct portfolio_summary *s,
     const struct db_rows *r, uint32_t i)
 {
-	struct json_object	*p = portfolio_position_json(r, i);
 	struct portfolio_quote	*q;
-	const char		*price = db_rows_get(r, i, 3);
-	const char		*status;
 
-	q = portfolio_quote_find(s, db_rows_get(r, i, 0));
-	if (price == NULL)
-		status = q != NULL && q->status[0] ? q->status : "MISSING";
-	else
-		status = q != NULL && q->stale ? "STALE" : "OK";
-	json_object_object_add(p, "price", http_json_decimal(price));
-	json_object_object_add(p, "market_value",
-	    http_json_decimal(db_rows_get(r, i, 5)));
-	json_object_object_add(p, "unrealized_gain",
-	    http_json_decimal(db_rows_get(r, i, 6)));
-	json_object_object_add(p, "weight_pct",
-	    http_json_decimal(db_rows_get(r, i, 7)));
-	json_object_object_add(p, "quote_status",
-	    json_object_new_string(status));
-	return p;
+	q = portfolio_quote_at(s, i, db_rows_get(r, i, 0));
+	if (db_rows_get(r, i, 3) == NULL)
+		return q != NULL && q->status != NULL ? q->status : "MISSING";
+	return q != NULL && q->stale ? "STALE" : "OK";
 }
 
 static void
 portfolio_valued(struct http_req *hr, struct db_rows *r)
 {
 	struct portfolio_summary	*s = hr->state;
-	struct json_object		*body, *list;
-	const char			*missing;
+	const char			**statuses;
 	char				 now[40];
 	uint32_t			 i, t;
 
@@ -327,58 +354,124 @@ portfolio_valued(struct http_req *hr, struct db_rows *r)
 		http_reply_empty(hr, 204);
 		return;
 	}
-	list = json_object_new_array();
+	if ((statuses = calloc(t, sizeof(*statuses))) == NULL) {
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
 	for (i = 0; i < t; i++)
-		json_object_array_add(list,
-		    portfolio_summary_position(s, r, i));
-	missing = db_rows_get(r, t, 7);
+		statuses[i] = portfolio_position_status(s, r, i);
 	http_now_iso(now, sizeof(now));
-	body = json_object_new_object();
-	json_object_object_add(body, "as_of", json_object_new_string(now));
-	json_object_object_add(body, "positions_count",
-	    http_json_decimal(db_rows_get(r, t, 1)));
-	json_object_object_add(body, "total_quantity",
-	    http_json_decimal(db_rows_get(r, t, 2)));
-	json_object_object_add(body, "total_cost_basis",
-	    http_json_decimal(db_rows_get(r, t, 3)));
-	json_object_object_add(body, "market_value",
-	    http_json_decimal(db_rows_get(r, t, 4)));
-	json_object_object_add(body, "unrealized_gain",
-	    http_json_decimal(db_rows_get(r, t, 5)));
-	json_object_object_add(body, "unrealized_gain_pct",
-	    http_json_decimal(db_rows_get(r, t, 6)));
-	json_object_object_add(body, "positions_without_quote",
-	    http_json_decimal(missing));
-	json_object_object_add(body, "valuation_complete",
-	    json_object_new_boolean(missing != NULL &&
-	    strcmp(missing, "0") == 0));
-	json_object_object_add(body, "positions", list);
-	s->result = body;
-	http_db_request(hr, IMSG_DB_CASH_BALANCES, NULL, portfolio_cash_done);
+	jsonwriter_init(&s->body, (size_t)t * SUMMARY_POSITION_JSON_SIZE);
+	portfolio_json_summary(&s->body, r, now, statuses);
+	free(statuses);
+	s->valued = 1;
+	portfolio_summary_finish(hr);
 }
 
-/* Asks the db child to value the positions with the quotes gathered. */
+/* Appends one element to an array literal that has room for it. */
+static void
+portfolio_literal_add(char *lit, size_t *len, const char *elem, int quoted)
+{
+	size_t	 n = strlen(elem);
+	char	 sep = *len == 0 ? '{' : ',';
+
+	lit[(*len)++] = sep;
+	if (quoted)
+		lit[(*len)++] = '"';
+	memcpy(lit + *len, elem, n);
+	*len += n;
+	if (quoted)
+		lit[(*len)++] = '"';
+}
+
+static void
+portfolio_literal_end(char *lit, size_t *len)
+{
+	if (*len == 0)
+		lit[(*len)++] = '{';
+	lit[(*len)++] = '}';
+}
+
+/*
+ * Asks the db child to value the positions with the quotes gathered,
+ * sent as the three array literals that the statement unnests: tickers,
+ * prices and stale flags. Tickers and prices were validated, so no
+ * element needs escaping.
+ */
 static void
 portfolio_value(struct http_req *hr)
 {
 	struct portfolio_summary	*s = hr->state;
 	struct ipc_wbuf			 wb;
-	size_t				 i, n = 0;
+	char				*lit[3];
+	size_t				 i, len[3] = { 0, 0, 0 };
+	size_t				 room[3] = { TICKER_MAX + 3,
+					    PRICE_MAX + 1, 2 };
 
-	for (i = 0; i < s->nquotes; i++)
-		if (s->quotes[i].price[0] != '\0')
-			n++;
-	ipc_wbuf_init(&wb, 1);
-	ipc_put_array(&wb, n);
+	lit[0] = malloc(room[0] * (s->nquotes + 1));
+	lit[1] = malloc(room[1] * (s->nquotes + 1));
+	lit[2] = malloc(room[2] * (s->nquotes + 1));
+	if (lit[0] == NULL || lit[1] == NULL || lit[2] == NULL) {
+		for (i = 0; i < 3; i++)
+			free(lit[i]);
+		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
 	for (i = 0; i < s->nquotes; i++) {
 		if (s->quotes[i].price[0] == '\0')
 			continue;
-		ipc_put_array(&wb, 3);
-		ipc_put_str(&wb, s->quotes[i].ticker);
-		ipc_put_str(&wb, s->quotes[i].price);
-		ipc_put_bool(&wb, s->quotes[i].stale);
+		portfolio_literal_add(lit[0], &len[0], s->quotes[i].ticker, 1);
+		portfolio_literal_add(lit[1], &len[1], s->quotes[i].price, 0);
+		portfolio_literal_add(lit[2], &len[2],
+		    s->quotes[i].stale ? "t" : "f", 0);
+	}
+	ipc_wbuf_init(&wb, 3);
+	for (i = 0; i < 3; i++) {
+		portfolio_literal_end(lit[i], &len[i]);
+		ipc_put_strn(&wb, lit[i], len[i]);
+		free(lit[i]);
 	}
 	http_db_request(hr, IMSG_DB_PORTFOLIO_SUMMARY, &wb, portfolio_valued);
+}
+
+/*
+ * Reads one quote of the fetcher's reply: [str symbol, u quote_status,
+ * str price, str change, str change_percent, str currency, str as_of,
+ * str source, i fetched_at, b stale, u retry_after, str message]. Only
+ * the symbol, status, price and stale flag matter here; the rest is
+ * checked and skipped without a copy.
+ */
+static void
+portfolio_quote_read(struct ipc_body *list, char *symbol, uint64_t *status,
+    char *price, int *stale)
+{
+	struct ipc_body	 item;
+	const char	*p;
+	size_t		 len, symlen;
+	uint64_t	 u;
+	int64_t		 i64;
+	int		 i;
+
+	if (ipc_get_array(list, &item, 12) == -1 ||
+	    ipc_get_strp(&item, &p, &symlen, 31) == -1)
+		fatalx("http: malformed quote from fetcher");
+	memcpy(symbol, p, symlen);
+	symbol[symlen] = '\0';
+	if (ipc_get_u64(&item, status, QUOTE_UNAVAILABLE) == -1 ||
+	    ipc_get_strp(&item, &p, &len, PRICE_MAX) == -1)
+		fatalx("http: malformed quote from fetcher");
+	memcpy(price, p, len);
+	price[len] = '\0';
+	/* change, percent, currency, as_of, source */
+	for (i = 0; i < 5; i++)
+		if (ipc_get_strp(&item, &p, &len, 255) == -1)
+			fatalx("http: malformed quote");
+	if (ipc_get_i64(&item, &i64) == -1 ||
+	    ipc_get_bool(&item, stale) == -1 ||
+	    ipc_get_u64(&item, &u, UINT32_MAX) == -1 ||
+	    ipc_get_strp(&item, &p, &len, 255) == -1 ||
+	    ipc_get_end(&item) == -1)
+		fatalx("http: malformed quote from fetcher");
 }
 
 /* Stores the fetcher's answer for one batch; a bad price counts as none. */
@@ -388,10 +481,10 @@ portfolio_quotes_done(struct http_req *hr, enum procid peer,
 {
 	struct portfolio_summary	*s = hr->state;
 	struct portfolio_quote		*q;
-	struct ipc_body			 b, list, item;
-	char				 symbol[32], price[64], skip[256];
-	uint64_t			 status, u;
-	int64_t				 i64;
+	struct ipc_body			 b, list;
+	char				 symbol[32], price[PRICE_MAX + 1];
+	uint64_t			 status;
+	size_t				 first = (uintptr_t)arg;
 	int				 stale;
 	uint32_t			 i;
 
@@ -400,30 +493,15 @@ portfolio_quotes_done(struct http_req *hr, enum procid peer,
 		    ipc_get_array(&b, &list, QUOTES_BATCH_MAX) == -1)
 			fatalx("http: malformed quotes from fetcher");
 		for (i = 0; i < list.count; i++) {
-			if (ipc_get_array(&list, &item, 12) == -1 ||
-			    ipc_get_str(&item, symbol, sizeof(symbol)) == -1 ||
-			    ipc_get_u64(&item, &status, QUOTE_UNAVAILABLE) ==
-			    -1 || ipc_get_str(&item, price, sizeof(price)) ==
-			    -1)
-				fatalx("http: malformed quote from fetcher");
-			/* change, percent, currency, as_of, source */
-			for (u = 0; u < 5; u++)
-				if (ipc_get_str(&item, skip, sizeof(skip)) == -1)
-					fatalx("http: malformed quote");
-			if (ipc_get_i64(&item, &i64) == -1 ||
-			    ipc_get_bool(&item, &stale) == -1 ||
-			    ipc_get_u64(&item, &u, UINT32_MAX) == -1 ||
-			    ipc_get_str(&item, skip, sizeof(skip)) == -1 ||
-			    ipc_get_end(&item) == -1)
-				fatalx("http: malformed quote from fetcher");
-			if ((q = portfolio_quote_find(s, symbol)) == NULL)
+			portfolio_quote_read(&list, symbol, &status, price,
+			    &stale);
+			if ((q = portfolio_quote_at(s, first + i, symbol)) ==
+			    NULL)
 				continue;
-			snprintf(q->status, sizeof(q->status), "%s",
-			    portfolio_quote_states[status]);
+			q->status = portfolio_quote_states[status];
 			if (status == QUOTE_OK &&
 			    http_decimal_valid(price, 18, 6, 0))
-				snprintf(q->price, sizeof(q->price), "%s",
-				    price);
+				memcpy(q->price, price, strlen(price) + 1);
 			q->stale = stale;
 		}
 		if (ipc_get_end(&list) == -1 || ipc_get_end(&b) == -1)
@@ -440,6 +518,7 @@ portfolio_tickers_done(struct http_req *hr, struct db_rows *r)
 {
 	struct portfolio_summary	*s = hr->state;
 	struct ipc_wbuf			 wb;
+	const char			*ticker;
 	size_t				 i, j, n;
 
 	if (r->nrows == 0) {
@@ -452,8 +531,9 @@ portfolio_tickers_done(struct http_req *hr, struct db_rows *r)
 		return;
 	}
 	for (i = 0; i < s->nquotes; i++)
-		snprintf(s->quotes[i].ticker, sizeof(s->quotes[i].ticker),
-		    "%s", db_rows_get(r, i, 0) ? db_rows_get(r, i, 0) : "");
+		if ((ticker = db_rows_get(r, i, 0)) != NULL)
+			memcpy(s->quotes[i].ticker, ticker,
+			    strnlen(ticker, TICKER_MAX));
 	if (portfolio_quote_index(s) == -1) {
 		http_reply_error(hr, 503, "UNAVAILABLE", "out of memory", NULL);
 		return;
@@ -467,7 +547,8 @@ portfolio_tickers_done(struct http_req *hr, struct db_rows *r)
 		for (j = 0; j < n; j++)
 			ipc_put_str(&wb, s->quotes[i + j].ticker);
 		if (http_ipc_request(hr, PROC_FETCHER, IMSG_QUOTES_GET, &wb,
-		    QUOTES_IPC_TIMEOUT_MS, portfolio_quotes_done, NULL) == 0)
+		    QUOTES_IPC_TIMEOUT_MS, portfolio_quotes_done,
+		    (void *)(uintptr_t)i) == 0)
 			s->waiting++;
 	}
 	/* A fetcher that is down leaves every quote missing, not zero. */
@@ -486,8 +567,10 @@ portfolio_summary(struct http_req *hr)
 	}
 	hr->state = s;
 	hr->state_free = portfolio_summary_free;
-	http_db_request(hr, IMSG_DB_POSITIONS_LIST, NULL,
-	    portfolio_tickers_done);
+	if (http_db_request(hr, IMSG_DB_POSITIONS_LIST, NULL,
+	    portfolio_tickers_done) == -1)
+		return;
+	http_db_request(hr, IMSG_DB_CASH_BALANCES, NULL, portfolio_cash_done);
 }
 
 const struct http_route http_portfolio_routes[] = {

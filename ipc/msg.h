@@ -9,7 +9,7 @@
 #ifndef BENJI_IPC_MSG_H
 #define BENJI_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	3
+#define IPC_PROTOCOL_VERSION	4
 
 enum ipc_type {
 	IMSG_NONE = 0,
@@ -97,8 +97,10 @@ enum ipc_type {
 				   row [ticker, quantity, cost_basis,
 				   "t" when created, "f" when updated] */
 	IMSG_DB_POSITION_DELETE, /* [str ticker]: DB_NOT_FOUND when absent */
-	IMSG_DB_PORTFOLIO_SUMMARY, /* [[[str ticker, str price, b stale],
-				   ...]]: quotes known to the caller; rows
+	IMSG_DB_PORTFOLIO_SUMMARY, /* [str tickers, str prices, str stale]:
+				   the quotes known to the caller as three
+				   array literals of equal length, such as
+				   {"IBM","VOO"}, {192.67,5.1}, {f,t}; rows
 				   [ticker, quantity, cost_basis, price,
 				   stale, market_value, gain, weight_pct]
 				   then one totals row [NULL, count,
@@ -121,19 +123,22 @@ enum ipc_type {
 				   one row as listed, or DB_NOT_FOUND */
 	IMSG_DB_RESULT,		/* [u db_status, str message, [[str|nil,
 				   ...], ...]]: the reply to every request
-				   above; values in libpq text format */
+				   above; values in libpq text format. The
+				   rows may instead be one bin: u32 rows,
+				   u32 columns (big-endian), then each
+				   cell 0x00 for NULL or 0x01, text, NUL */
 	/*
 	 * CSV imports, in pieces so that no frame grows with the file; each
-	 * request is answered with IMSG_DB_RESULT. The rows of a piece are a
-	 * JSON array of row objects, at most CSVIMPORT_PIECE_MAX bytes (see
-	 * db_import.c for the fields of a row).
+	 * request is answered with IMSG_DB_RESULT. The rows of a piece are
+	 * whole lines of COPY text format, at most CSVIMPORT_PIECE_MAX bytes
+	 * (see db_import.c for the columns of a row).
 	 */
 	IMSG_DB_IMPORT_BEGIN,	/* [u kind 0 bank 1 brokerage, str account,
 				   str account kind, str layout, str file
 				   name, str content sha256, u rows read]:
 				   row [import id, statement timeout in
 				   ms, 0 for none] */
-	IMSG_DB_IMPORT_ROWS,	/* [u import id, str JSON rows]: no rows;
+	IMSG_DB_IMPORT_ROWS,	/* [u import id, bin COPY rows]: no rows;
 				   the rows are written in the import's
 				   transaction at once */
 	IMSG_DB_IMPORT_COMMIT,	/* [u import id]: one transaction; row

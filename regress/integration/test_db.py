@@ -67,6 +67,29 @@ def wait_ready(d, seconds=15):
     return False
 
 
+def sessions(pg, db, seconds=10, expected=4):
+    """Waits until benjid has the expected number of sessions open on db.
+    Returns the last count."""
+    deadline = time.monotonic() + seconds
+    while True:
+        n = int(pg.psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                        f"datname = '{db}' AND application_name = 'benjid'"))
+        if n == expected or time.monotonic() > deadline:
+            return n
+        time.sleep(0.05)
+
+
+def advisory_locks(pg, db):
+    return pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_database d ON "
+                   f"d.oid = l.database WHERE d.datname = '{db}' AND "
+                   "l.locktype = 'advisory'")
+
+
+def history_index(pg, db):
+    return pg.psql("SELECT to_regclass('flyway_schema_history_s_idx') IS "
+                   "NOT NULL", db)
+
+
 def history(pg, db):
     out = pg.psql("SELECT installed_rank, version, script, checksum, "
                   "success FROM flyway_schema_history ORDER BY 1", db)
@@ -103,6 +126,12 @@ def check_fresh(pg):
     d = start(pg, db)
     try:
         tap.ok(wait_ready(d), "fresh: readiness becomes UP", d.log_text())
+        # The session that checked the migrations serves as a pool
+        # connection: it must neither leak nor keep the migration lock.
+        tap.eq(sessions(pg, db), 4, "fresh: sessions match the pool size")
+        tap.eq(advisory_locks(pg, db), "0",
+               "fresh: no session keeps the migration lock")
+        tap.eq(history_index(pg, db), "t", "fresh: history index created")
         rows = history(pg, db)
         tap.eq([r[1] for r in rows], ["1", "2", "3"],
                "fresh: three migrations recorded")
@@ -279,6 +308,7 @@ def check_restart(pg, d):
         time.sleep(0.1)
     tap.ok(ok, "restart: requests succeed once PostgreSQL is back")
     tap.ok(wait_ready(d, 5), "restart: readiness UP again")
+    tap.eq(sessions(pg, "fresh"), 4, "restart: pool reconnected in full")
 
 
 def check_adopt(pg):
@@ -286,6 +316,8 @@ def check_adopt(pg):
     d = start(pg, "java")
     try:
         tap.ok(wait_ready(d), "adopt: readiness becomes UP", d.log_text())
+        tap.eq(history_index(pg, "java"), "t",
+               "adopt: missing history index created")
         rows = history(pg, "java")
         tap.eq([(r[0], r[1]) for r in rows], [("1", "1"), ("2", "2"),
                ("3", "3")], "adopt: V3 added after the Java rows")
@@ -337,6 +369,29 @@ def check_drift(pg):
         d.cleanup()
 
 
+def check_restart_unchanged(pg):
+    """A second start finds the history up to date: no new rows, the
+    same number of sessions and no lock left behind."""
+    db = pg.create_db("again")
+    for n in range(2):
+        d = start(pg, db)
+        try:
+            tap.ok(wait_ready(d), f"again {n}: readiness becomes UP",
+                   d.log_text())
+            tap.eq(sessions(pg, db), 4, f"again {n}: sessions match the "
+                   "pool size")
+            tap.eq(advisory_locks(pg, db), "0",
+                   f"again {n}: no session keeps the migration lock")
+            if n == 1:
+                tap.ok("0 migrations applied" in d.log_text(),
+                       "again: second start applies nothing",
+                       d.log_text()[-1500:])
+        finally:
+            d.cleanup()
+    tap.eq([r[1] for r in history(pg, db)], ["1", "2", "3"],
+           "again: history unchanged by the second start")
+
+
 def check_race(pg):
     db = pg.create_db("race")
     a = Benjid(sys.argv[1], env={"SPRING_DATASOURCE_URL": pg.url(db)})
@@ -363,6 +418,7 @@ def main():
         check_adopt(pg)
         check_drift_stops(pg)
         check_drift(pg)
+        check_restart_unchanged(pg)
         check_race(pg)
     finally:
         pg.cleanup()

@@ -301,6 +301,80 @@ def check_concurrent(d, pg, db):
            [[str(n)]], "concurrent: every row once")
 
 
+def check_copy_hostile(d, pg, db):
+    """Values that COPY text format must escape arrive unchanged."""
+    data = ("Date,Description,Amount,Category,Memo\n"
+            "2026-10-01,\"\\.\",-1.00,\"\\N\",C:\\dir\\new\n"
+            "2026-10-02,\\N,-2.00,,\"tab\there\"\n"
+            "2026-10-03,caf\u00e9 \u20ac back\\slash,-3.00,Food,\n"
+            ).encode()
+    # The query rejects control characters, so tabs and newlines reach
+    # COPY only through the unit tests of csvimport_copy.c.
+    account = "hostile%5Cback%5C.%5CN"
+    status, body = post(d, BANK + "?account=" + account, data)
+    tap.eq((status, (body or {}).get("inserted")), (200, 3),
+           "copy: hostile values import")
+    of_account = (" FROM finance_transaction t JOIN account a ON a.id = "
+                  "t.account_id WHERE a.name = E'hostile\\\\back"
+                  "\\\\.\\\\N' AND t.amount = ")
+    stored = rows(pg, db, "SELECT t.description = E'\\\\.', "
+                  "t.category = E'\\\\N', t.notes = E'C:\\\\dir"
+                  "\\\\new'" + of_account + "-1")
+    tap.eq(stored, [["t", "t", "t"]],
+           "copy: backslash, \\. and \\N stored as text")
+    stored = rows(pg, db, "SELECT t.description = E'\\\\N', "
+                  "t.category IS NULL, t.notes = 'tab here'" +
+                  of_account + "-2")
+    tap.eq(stored, [["t", "t", "t"]],
+           "copy: text \\N is not NULL, tab collapsed")
+    stored = rows(pg, db, "SELECT t.description = 'caf\u00e9 \u20ac "
+                  "back\\slash', t.notes IS NULL" + of_account + "-3")
+    tap.eq(stored, [["t", "t"]], "copy: UTF-8 and backslash kept")
+    status, body = post(d, BANK + "?account=" + account, data)
+    tap.eq((status, (body or {}).get("duplicates_skipped")), (200, 3),
+           "copy: hostile values found again as duplicates")
+
+
+def check_copy_failure(d, pg, db):
+    """A connection lost in the middle of the COPY pieces stores
+    nothing."""
+    n = 60000
+    data = big_file(n)
+    killed = {}
+
+    def kill():
+        # pg_stat_activity is read afresh on each pass of the loop.
+        killed["out"] = pg.psql(
+            "DO $$ DECLARE t timestamptz := clock_timestamp(); BEGIN "
+            "LOOP PERFORM pg_stat_clear_snapshot(); "
+            "PERFORM pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query LIKE 'COPY import_stage_bank%' AND "
+            "pid <> pg_backend_pid(); "
+            "IF FOUND THEN RAISE NOTICE 'terminated'; EXIT; END IF; "
+            "EXIT WHEN clock_timestamp() - t > interval '25 s'; "
+            "PERFORM pg_sleep(0.002); END LOOP; END $$", db)
+
+    t = threading.Thread(target=kill)
+    t.start()
+    time.sleep(0.3)
+    status, body = post(d, BANK + "?account=midcopy", data, timeout=60)
+    t.join(40)
+    tap.eq(status, 503, "copy failure: lost connection answers 503")
+    tap.eq(rows(pg, db, "SELECT count(*) FROM finance_transaction t JOIN "
+                "account a ON a.id = t.account_id WHERE a.name = "
+                "'midcopy'"), [["0"]], "copy failure: no row stored")
+    tap.eq(rows(pg, db, "SELECT count(*) FROM account WHERE name = "
+                "'midcopy'"), [["0"]], "copy failure: no account stored")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, body = post(d, BANK + "?account=midcopy", data, timeout=60)
+        if status == 200:
+            break
+        time.sleep(0.5)
+    tap.eq((status, (body or {}).get("inserted")), (200, n),
+           "copy failure: the same file imports whole afterwards")
+
+
 def check_restart(d, pg, db):
     n = 60000
     data = big_file(n)
@@ -366,6 +440,8 @@ def main():
         check_rejects(d, pg, db)
         check_mapping(d, pg, db)
         check_many_pieces(d, pg, db)
+        check_copy_hostile(d, pg, db)
+        check_copy_failure(d, pg, db)
         check_concurrent(d, pg, db)
         check_restart(d, pg, db)
         check_size_limit(pg, db)
