@@ -15,6 +15,12 @@
 
 #include "ipc.h"
 
+/*
+ * The first chunk of the objects of a decoded body. It stays within
+ * malloc's per-thread cache; a larger body takes more chunks.
+ */
+#define IPC_ZONE_CHUNK	512
+
 struct body_walk {
 	const uint8_t	*p;
 	size_t		 left;
@@ -155,7 +161,7 @@ ipc_body_open_buf(struct ipc_body *b, const uint8_t *buf, size_t len)
 	memset(b, 0, sizeof(*b));
 	if (ipc_body_check(buf, len) == -1)
 		goto bad;
-	if (!msgpack_zone_init(&b->zone, 1024))
+	if (!msgpack_zone_init(&b->zone, IPC_ZONE_CHUNK))
 		goto bad;
 	b->open = 1;
 
