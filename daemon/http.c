@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
@@ -39,7 +40,7 @@ struct http_pending {
 	struct http_req			*hr;
 	http_ipc_cb			 cb;
 	void				*arg;
-	struct event			*timeout;
+	struct event			 timeout;
 };
 TAILQ_HEAD(http_pendings, http_pending);
 
@@ -82,7 +83,7 @@ http_pending_free(struct http_pending *p)
 {
 	TAILQ_REMOVE(&http_pendings, p, entry);
 	p->hr->npending--;
-	event_free(p->timeout);
+	event_del(&p->timeout);
 	free(p);
 }
 
@@ -330,13 +331,11 @@ http_ipc_request(struct http_req *hr, enum procid peer, uint32_t type,
 	struct timeval		 tv = { timeout_ms / 1000,
 				    (timeout_ms % 1000) * 1000 };
 
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->timeout = evtimer_new(http_ps->base, http_pending_timeout,
-	    p)) == NULL) {
-		free(p);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		ipc_wbuf_free(wb);
 		return -1;
 	}
+	evtimer_assign(&p->timeout, http_ps->base, http_pending_timeout, p);
 	/* Zero is never an id, so that a reply with peerid 0 matches none. */
 	if (++http_next_id == 0)
 		++http_next_id;
@@ -346,13 +345,12 @@ http_ipc_request(struct http_req *hr, enum procid peer, uint32_t type,
 	p->cb = cb;
 	p->arg = arg;
 	if (proc_compose(http_ps, peer, type, p->id, -1, wb) == -1) {
-		event_free(p->timeout);
 		free(p);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&http_pendings, p, entry);
 	hr->npending++;
-	evtimer_add(p->timeout, &tv);
+	evtimer_add(&p->timeout, &tv);
 	return 0;
 }
 
