@@ -35,13 +35,6 @@ struct listener {
 	in_port_t		 port;
 };
 
-static const struct privsep_proc *const children_procs[PROC_MAX] = {
-	[PROC_HTTP] =		&http_proc,
-	[PROC_FETCHER] =	&fetcher_proc,
-	[PROC_DB] =		&db_proc,
-	[PROC_SECRETS] =	&secrets_proc,
-};
-
 static struct benjid_config	 conf;
 static const char		*conf_file = BENJID_CONF;
 static int			 conf_required;
@@ -632,11 +625,10 @@ parent_check_chroot(const char *dir)
 }
 
 static void
-parent_exec_params(const char *self)
+parent_exec_params(void)
 {
 	struct passwd	*pw;
 
-	exec_params.path = self;
 	exec_params.verbose = log_getverbose();
 	if (geteuid() != 0) {
 		exec_params.chroot = NULL;
@@ -657,16 +649,44 @@ parent_exec_params(const char *self)
 	exec_params.gid = pw->pw_gid;
 }
 
+/*
+ * Each child is its own executable, benjid-<name>, in ../libexec/benjid
+ * from the directory of the running benjid: the same layout serves an
+ * installed /usr and a staged tree. Found from /proc/self/exe before
+ * anything changes, and checked now rather than at the first fork.
+ */
 static void
-parent_child_main(int argc, char *argv[])
+parent_child_dir(void)
 {
-	enum procid	 id;
+	static char	 dir[PATH_MAX];
+	char		 self[PATH_MAX], path[PATH_MAX], *slash;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 id;
 
-	if (proc_lookup(argv[2], &id) == -1 || children_procs[id] == NULL) {
-		fprintf(stderr, "benjid: unknown process %s\n", argv[2]);
-		exit(1);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+		fatal("cannot find the path of benjid in /proc/self/exe");
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		fatalx("benjid runs from %s, not an absolute path", self);
+	*slash = '\0';
+	n = snprintf(path, sizeof(path), "%s/../libexec/benjid", self);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		fatalx("path of the child executables too long");
+	if (realpath(path, dir) == NULL)
+		fatal("child executables: %s", path);
+	exec_params.dir = dir;
+
+	for (id = PROC_PARENT + 1; id < PROC_MAX; id++) {
+		if (proc_child_path(&exec_params, id, path, sizeof(path)) == -1)
+			fatalx("path of the %s executable too long",
+			    proc_name(id));
+		if (stat(path, &st) == -1)
+			fatal("%s executable %s", proc_name(id), path);
+		if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
+			fatalx("%s executable %s is not an executable file",
+			    proc_name(id), path);
 	}
-	proc_child_main(children_procs[id], argc, argv);
 }
 
 int
@@ -674,12 +694,8 @@ main(int argc, char *argv[])
 {
 	struct event	*sigs[4];
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	char		 self[PATH_MAX], err[512];
-	ssize_t		 n;
+	char		 err[512];
 	int		 ch, debug = 0, noaction = 0, verbose = 0, i, control_fd;
-
-	if (argc > 2 && strcmp(argv[1], PROC_FLAG) == 0)
-		parent_child_main(argc, argv);
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
@@ -715,15 +731,13 @@ main(int argc, char *argv[])
 	if (noaction) {
 		/* As root, also what the start needs: the user and the chroot. */
 		if (geteuid() == 0)
-			parent_exec_params("-");
+			parent_exec_params();
 		printf("configuration OK\n");
 		exit(0);
 	}
 
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
-		fatal("cannot find the path of benjid in /proc/self/exe");
-	self[n] = '\0';
-	parent_exec_params(self);
+	parent_child_dir();
+	parent_exec_params();
 	exec_params.foreground = debug;
 	exec_params.journal = debug && log_journal_detect();
 

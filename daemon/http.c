@@ -649,34 +649,6 @@ http_dispatch_listen(struct privsep *ps, enum procid peer,
 }
 
 /*
- * Composes the http child's part of the configuration; parent side. The
- * IMSG_CTL_CONFIG_HTTP body is [u max-uri-length, u max-header-size,
- * u max-header-count, u max-body-size, u max-import-size, u read-buffer,
- * u max-connections, u max-requests-per-connection, u head-timeout ms,
- * u body-timeout ms, u idle-timeout ms, u write-timeout ms].
- */
-void
-http_config_send(struct ipc_conn *c, const struct benjid_config *conf)
-{
-	struct ipc_wbuf	 wb;
-
-	ipc_wbuf_init(&wb, 12);
-	ipc_put_u64(&wb, conf->http_uri_max);
-	ipc_put_u64(&wb, conf->http_head_max);
-	ipc_put_u64(&wb, conf->http_headers_max);
-	ipc_put_u64(&wb, conf->http_body_max);
-	ipc_put_u64(&wb, conf->http_import_max);
-	ipc_put_u64(&wb, conf->http_read_buffer);
-	ipc_put_u64(&wb, conf->http_connections_max);
-	ipc_put_u64(&wb, conf->http_requests_max);
-	ipc_put_u64(&wb, conf->http_head_timeout_ms);
-	ipc_put_u64(&wb, conf->http_body_timeout_ms);
-	ipc_put_u64(&wb, conf->http_idle_timeout_ms);
-	ipc_put_u64(&wb, conf->http_write_timeout_ms);
-	ipc_compose(c, IMSG_CTL_CONFIG_HTTP, 0, -1, &wb);
-}
-
-/*
  * Takes the limits from the parent. evhttp's own limits stay above them,
  * as a backstop that the framing check in http_conn.c always hits first.
  */

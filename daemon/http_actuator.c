@@ -328,31 +328,6 @@ http_actuator_dispatch_processes(struct privsep *ps, enum procid peer,
 }
 
 /*
- * Composes IMSG_CTL_PROCESSES on the parent side, after each start of a
- * child. The parent starts its first child right after its own setup, so
- * the time of the first call is taken as the parent's start.
- */
-void
-http_processes_send(struct ipc_conn *c)
-{
-	static uint64_t	 started_ms;
-	struct ipc_wbuf	 wb;
-	int		 id;
-
-	if (started_ms == 0)
-		started_ms = actuator_now_ms();
-	ipc_wbuf_init(&wb, 2);
-	ipc_put_u64(&wb, started_ms);
-	ipc_put_array(&wb, PROC_MAX - 1);
-	for (id = PROC_PARENT + 1; id < PROC_MAX; id++) {
-		ipc_put_array(&wb, 2);
-		ipc_put_str(&wb, proc_name(id));
-		ipc_put_u64(&wb, parent_child(id)->restarts);
-	}
-	ipc_compose(c, IMSG_CTL_PROCESSES, 0, -1, &wb);
-}
-
-/*
  * /actuator/health. The overall status is DOWN, with HTTP 503, when the
  * db, secrets or marketdata component is DOWN, and UP with 200 otherwise.
  * A component is DOWN when its process does not reply within a second.

@@ -23,7 +23,7 @@ enum procid {
 
 /* A child's channel to its parent is always this descriptor after exec. */
 #define PROC_PARENT_FD		3
-/* The hidden flag that turns benjid into one of its children. */
+/* The hidden flag that names the child on its command line. */
 #define PROC_FLAG		"-P"
 
 struct privsep;
@@ -61,7 +61,7 @@ struct privsep {
 
 /* How the parent starts a child; the child reads it back from its argv. */
 struct privsep_exec {
-	const char	*path;		/* absolute path of benjid */
+	const char	*dir;		/* directory of the child executables */
 	const char	*chroot;	/* NULL when not running as root */
 	uid_t		 uid;
 	gid_t		 gid;
@@ -79,6 +79,8 @@ int		 proc_lookup(const char *, enum procid *);
 
 /* parent side */
 pid_t	 proc_spawn(const struct privsep_exec *, enum procid, int);
+int	 proc_child_path(const struct privsep_exec *, enum procid, char *,
+	    size_t);
 
 /* child side */
 void	 proc_child_main(const struct privsep_proc *, int, char **)

@@ -1,5 +1,6 @@
 /*
- * Starting children and running one: fork and exec of benjid with the
+ * Starting children and running one: fork and exec of the child's own
+ * executable, benjid-<name> in the parent's child directory, with the
  * hidden process flag, the parent channel on a fixed descriptor, and the
  * message loop every child shares.
  */
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,10 +68,23 @@ proc_lookup(const char *name, enum procid *id)
 	return -1;
 }
 
+/* The executable of child id: benjid-<name> in ex->dir. */
+int
+proc_child_path(const struct privsep_exec *ex, enum procid id, char *buf,
+    size_t len)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s/benjid-%s", ex->dir, proc_name(id));
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
 static void __attribute__((__noreturn__))
 proc_exec_child(const struct privsep_exec *ex, enum procid id, int fd)
 {
-	char		*argv[16], ids[64];
+	char		*argv[16], ids[64], path[PATH_MAX];
 	char *const	 envp[] = { NULL };
 	sigset_t	 all;
 	int		 argc = 0;
@@ -106,8 +121,10 @@ proc_exec_child(const struct privsep_exec *ex, enum procid id, int fd)
 		argv[argc++] = "-v";
 	argv[argc] = NULL;
 
+	if (proc_child_path(ex, id, path, sizeof(path)) == -1)
+		_exit(127);
 	/* A clean environment: no secret passes to a child by inheritance. */
-	execve(ex->path, argv, envp);
+	execve(path, argv, envp);
 	_exit(127);
 }
 

@@ -95,12 +95,18 @@ class Benjid:
         self.binary = os.path.join(self.stage, "usr/sbin/benjid")
         self.benjictl_path = os.path.join(self.stage, "usr/sbin/benjictl")
         self.user = user
+        self.libexec = os.path.join(self.stage, "usr/libexec/benjid")
         if user is not None:
-            # An unprivileged user may not reach the build tree.
-            copy = os.path.join(self.dir, "benjid")
+            # An unprivileged user may not reach the build tree; the
+            # children go along, in ../libexec/benjid as installed.
+            os.makedirs(os.path.join(self.dir, "sbin"))
+            copy = os.path.join(self.dir, "sbin", "benjid")
             shutil.copy(self.binary, copy)
             os.chmod(copy, 0o755)
             self.binary = copy
+            shutil.copytree(self.libexec,
+                            os.path.join(self.dir, "libexec", "benjid"))
+            self.libexec = os.path.join(self.dir, "libexec", "benjid")
         lines = [
             "profile test",
             f"listen on 127.0.0.1 port {self.port}",
