@@ -650,6 +650,21 @@ parent_exec_params(void)
 }
 
 /*
+ * The parent runs the child executables as root: anyone who could replace
+ * one would run code as root. So they and their directory must belong to
+ * root, or to the user running benjid, and be writable by no one else.
+ */
+static void
+parent_check_owner(const char *path, const struct stat *st)
+{
+	if ((st->st_uid != 0 && st->st_uid != geteuid()) ||
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fatalx("%s must be owned by root and not writable by group or "
+		    "others (owner uid %u, mode %04o)", path,
+		    (unsigned int)st->st_uid, (unsigned int)(st->st_mode & 07777));
+}
+
+/*
  * Each child is its own executable, benjid-<name>, in ../libexec/benjid
  * from the directory of the running benjid: the same layout serves an
  * installed /usr and a staged tree. Found from /proc/self/exe before
@@ -676,6 +691,9 @@ parent_child_dir(void)
 	if (realpath(path, dir) == NULL)
 		fatal("child executables: %s", path);
 	exec_params.dir = dir;
+	if (stat(dir, &st) == -1)
+		fatal("child executables: %s", dir);
+	parent_check_owner(dir, &st);
 
 	for (id = PROC_PARENT + 1; id < PROC_MAX; id++) {
 		if (proc_child_path(&exec_params, id, path, sizeof(path)) == -1)
@@ -686,6 +704,7 @@ parent_child_dir(void)
 		if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
 			fatalx("%s executable %s is not an executable file",
 			    proc_name(id), path);
+		parent_check_owner(path, &st);
 	}
 }
 
@@ -729,7 +748,11 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	if (noaction) {
-		/* As root, also what the start needs: the user and the chroot. */
+		/*
+		 * Also what the start needs: the child executables and, as
+		 * root, the user and the chroot.
+		 */
+		parent_child_dir();
 		if (geteuid() == 0)
 			parent_exec_params();
 		printf("configuration OK\n");

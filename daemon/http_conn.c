@@ -45,6 +45,7 @@ enum http_conn_phase {
 	CONN_HEAD,		/* reading a request head */
 	CONN_BODY,		/* reading a request body */
 	CONN_BUSY,		/* request handed to evhttp, reply pending */
+	CONN_STALLED,		/* replies queued, waiting for the client */
 	CONN_CLOSING		/* error reply queued, closing when flushed */
 };
 
@@ -367,8 +368,8 @@ conn_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	if (c->closed)
 		return BEV_NEED_MORE;
 	conn_setup(c);
-	while (c->phase != CONN_BUSY && c->phase != CONN_CLOSING &&
-	    evbuffer_get_length(src) > 0) {
+	while (c->phase != CONN_BUSY && c->phase != CONN_STALLED &&
+	    c->phase != CONN_CLOSING && evbuffer_get_length(src) > 0) {
 		if (evbuffer_peek(src, -1, NULL, &vec, 1) < 1)
 			break;
 		if (c->request_start_us == 0)
@@ -453,6 +454,30 @@ conn_reply_done(struct evhttp_request *req, void *arg)
 	}
 	http_edge_init(&c->edge, &conn_limits);
 	c->request_start_us = 0;
+	/*
+	 * A client that sends requests without reading the replies would
+	 * make them pile up here: its next request waits until the socket
+	 * has taken all but read-buffer bytes, within the write timeout.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(c->under)) >
+	    conn_settings.read_buffer) {
+		conn_wait(c, CONN_STALLED, conn_settings.write_timeout_ms);
+		return;
+	}
+	conn_wait(c, CONN_IDLE, conn_settings.idle_timeout_ms);
+	event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+/* Reads the next request of a stalled client once its replies drain. */
+static void
+conn_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->closed || c->phase != CONN_STALLED || info->n_deleted == 0 ||
+	    evbuffer_get_length(buf) > conn_settings.read_buffer)
+		return;
 	conn_wait(c, CONN_IDLE, conn_settings.idle_timeout_ms);
 	event_active(c->resume, EV_TIMEOUT, 0);
 }
@@ -556,7 +581,8 @@ conn_new(struct event_base *base, void *arg)
 	TAILQ_INSERT_TAIL(&conn_waiting, c, waiting);
 	c->in_waiting = 1;
 	if (evbuffer_add_cb(bufferevent_get_output(c->filter), conn_output_cb,
-	    c) == NULL) {
+	    c) == NULL || evbuffer_add_cb(bufferevent_get_output(c->under),
+	    conn_drained_cb, c) == NULL) {
 		bufferevent_free(c->filter);
 		return NULL;
 	}

@@ -262,8 +262,17 @@ struct log_buf {
 	size_t	 len;
 	size_t	 size;
 	int	 failed;
+	size_t	 cap;		/* bytes kept of a value, or 0 for all */
 	char	 stack[2048];
 };
+
+/*
+ * Bytes kept of each message and field value when a line would not fit in
+ * PIPE_BUF, tried in turn: a longer write to a pipe that other processes
+ * share may be cut by their lines.
+ */
+static const size_t	 log_caps[] = { 0, 1024, 256, 64 };
+#define LOG_CUT_MAX	1024
 
 static void
 log_buf_init(struct log_buf *b)
@@ -272,6 +281,7 @@ log_buf_init(struct log_buf *b)
 	b->len = 0;
 	b->size = sizeof(b->stack);
 	b->failed = 0;
+	b->cap = 0;
 }
 
 static void
@@ -370,10 +380,17 @@ log_buf_escape(struct log_buf *b, const char *s, size_t n)
 static void
 log_buf_string(struct log_buf *b, const char *value, int raw)
 {
-	const unsigned char	*p = (const unsigned char *)value;
+	const unsigned char	*p;
 	size_t			 len, i, n, start = 0;
-	char			 hex[6];
+	char			 hex[6], cut[LOG_CUT_MAX + 4];
 
+	if (!raw && b->cap > 0 && b->cap <= LOG_CUT_MAX &&
+	    strnlen(value, b->cap + 1) > b->cap) {
+		memcpy(cut, value, b->cap);
+		memcpy(cut + b->cap, "...", 4);
+		value = cut;
+	}
+	p = (const unsigned char *)value;
 	/* Most values are printable ASCII, which goes in as it is. */
 	for (i = 0; p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
 	    p[i] != '\\'; i++)
@@ -440,9 +457,10 @@ static void
 log_emit(int pri, const char *message, va_list fields)
 {
 	struct log_buf	 b;
+	va_list		 each;
 	const char	*pid;
 	char		 now[40];
-	size_t		 nowlen;
+	size_t		 nowlen, i;
 	int		 saved_errno = errno;
 
 	if ((pri == LOG_DEBUG && log_verbose < 1) ||
@@ -458,19 +476,29 @@ log_emit(int pri, const char *message, va_list fields)
 	nowlen = log_time(now);
 	now[nowlen] = '\0';
 	pid = log_pid_text();
-	log_buf_init(&b);
-	log_buf_add(&b, "{\"time\":", 8);
-	log_buf_string(&b, now, 1);
-	log_buf_add(&b, ",\"level\":", 9);
-	log_buf_string(&b, log_level_name(pri), 1);
-	log_buf_add(&b, ",\"process\":", 11);
-	log_buf_string(&b, log_process, 1);
-	log_buf_add(&b, ",\"pid\":", 7);
-	log_buf_add(&b, pid, strlen(pid));
-	log_buf_add(&b, ",\"message\":", 11);
-	log_buf_string(&b, message, 0);
-	log_buf_fields(&b, fields);
-	log_buf_add(&b, "}", 1);
+	for (i = 0; i < sizeof(log_caps) / sizeof(log_caps[0]); i++) {
+		if (i > 0)
+			log_buf_free(&b);
+		log_buf_init(&b);
+		b.cap = log_caps[i];
+		log_buf_add(&b, "{\"time\":", 8);
+		log_buf_string(&b, now, 1);
+		log_buf_add(&b, ",\"level\":", 9);
+		log_buf_string(&b, log_level_name(pri), 1);
+		log_buf_add(&b, ",\"process\":", 11);
+		log_buf_string(&b, log_process, 1);
+		log_buf_add(&b, ",\"pid\":", 7);
+		log_buf_add(&b, pid, strlen(pid));
+		log_buf_add(&b, ",\"message\":", 11);
+		log_buf_string(&b, message, 0);
+		va_copy(each, fields);
+		log_buf_fields(&b, each);
+		va_end(each);
+		log_buf_add(&b, "}", 1);
+		/* Room for the journal prefix and the newline. */
+		if (!log_foreground || b.len + 8 <= sizeof(log_pending))
+			break;
+	}
 	/* Nowhere to report a line that found no memory. */
 	if (!b.failed) {
 		if (log_foreground)

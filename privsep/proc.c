@@ -125,6 +125,8 @@ proc_exec_child(const struct privsep_exec *ex, enum procid id, int fd)
 		_exit(127);
 	/* A clean environment: no secret passes to a child by inheritance. */
 	execve(path, argv, envp);
+	/* Status 127 alone would not say why, e.g. during an upgrade. */
+	log_warn("cannot run the %s executable %s", proc_name(id), path);
 	_exit(127);
 }
 

@@ -3,6 +3,7 @@ the libraries it uses, and benjid does not start without one of them."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -95,11 +96,52 @@ def check_missing(obj, missing, mode, what):
         d.cleanup()
 
 
+def check_removed(obj):
+    """A child executable removed while benjid runs: the restart fails
+    with a message that names it."""
+    d = Benjid(obj)
+    try:
+        path = layout(d, "fetcher", 0o755)
+        d.start()
+        os.rename(path, path + ".moved")
+        os.kill(d.children()["fetcher"], signal.SIGKILL)
+        try:
+            code = d.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            code = None
+        tap.eq(code, 1, "benjid-fetcher removed: benjid stops with 1")
+        log = d.log_text()
+        tap.ok(f"cannot run the fetcher executable {path}" in log,
+               "benjid-fetcher removed: the failed start names it", log)
+    finally:
+        d.cleanup()
+
+
+def check_noaction(obj):
+    """benjid -n checks the child executables too."""
+    d = Benjid(obj)
+    try:
+        path = layout(d, "fetcher", None)
+        r = subprocess.run([d.binary, "-n", "-f", d.conf],
+                           capture_output=True, text=True, timeout=30,
+                           env=d.env)
+        tap.eq(r.returncode, 1, "benjid -n with benjid-fetcher missing: "
+               "exits 1")
+        tap.ok(path in r.stdout + r.stderr, "benjid -n: message names the "
+               "path", r.stdout + r.stderr)
+    finally:
+        d.cleanup()
+
+
 def main():
     obj = sys.argv[1]
     check_maps(obj)
     check_missing(obj, "db", None, "missing")
     check_missing(obj, "http", 0o644, "not executable")
+    check_missing(obj, "secrets", 0o775, "group-writable")
+    check_missing(obj, "fetcher", 0o757, "world-writable")
+    check_noaction(obj)
+    check_removed(obj)
     tap.done()
 
 

@@ -237,17 +237,25 @@ test_defer(void **state)
 	}
 	assert_int_equal(lines, 40);
 
-	/* A line longer than a batch goes out alone, after the batch. */
+	/*
+	 * A line longer than a batch is cut to fit: its values keep their
+	 * first 1024 bytes and end with "...".
+	 */
 	memset(buf, 'y', 5000);
 	buf[5000] = '\0';
 	capture(1);
 	log_kv(LOG_INFO, "short", LOG_FIELDS_END);
-	log_kv(LOG_INFO, buf, LOG_FIELDS_END);
+	log_kv(LOG_INFO, buf, "path", buf, LOG_FIELDS_END);
+	log_flush();
 	capture(0);
 	len = read_packet(buf, sizeof(buf));
-	assert_non_null(strstr(buf, "\"message\":\"short\"}\n"));
-	len = read_packet(buf, sizeof(buf));
-	assert_true(len > 5000);
+	assert_true(len <= 4096);
+	assert_non_null(strstr(buf, "\"message\":\"short\"}\n{"));
+	assert_non_null(strstr(buf, "yyyy...\",\"fields\":{\"path\":\"yyy"));
+	assert_non_null(strstr(buf, "yyyy...\"}}\n"));
+	for (i = 0, lines = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, 2);
 	assert_no_packet();
 	capture(1);
 	log_defer(NULL);
