@@ -739,6 +739,7 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init("parent", noaction ? LOG_TO_TEXT : LOG_TO_JSON, verbose);
+	event_set_log_callback(proc_libevent_log);
 	if (debug && !noaction)
 		log_set_journal(log_journal_detect());
 	if (parent_load_config(&conf) == -1)

@@ -317,6 +317,30 @@ auth_scheme(const char *value, const char *scheme)
 	return value;
 }
 
+/* Counts the request's headers of that name. */
+static int
+auth_header_count(struct http_req *hr, const char *name)
+{
+	struct evkeyval	*kv;
+	int		 n = 0;
+
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(hr->req), next)
+		n += strcasecmp(kv->key, name) == 0;
+	return n;
+}
+
+/*
+ * Which of two credentials counts would depend on their order, so a
+ * request that repeats a credential header fails, as one that repeats a
+ * query parameter does.
+ */
+static int
+auth_repeated(struct http_req *hr)
+{
+	return auth_header_count(hr, auth_policy.header) > 1 ||
+	    auth_header_count(hr, "Authorization") > 1;
+}
+
 static void
 auth_api_key(struct http_req *hr)
 {
@@ -325,7 +349,8 @@ auth_api_key(struct http_req *hr)
 
 	if (key == NULL)
 		key = auth_scheme(http_header(hr, "Authorization"), "Bearer");
-	kept = key != NULL ? auth_keep(hr, key, strlen(key)) : -1;
+	kept = key != NULL && !auth_repeated(hr) ?
+	    auth_keep(hr, key, strlen(key)) : -1;
 	auth_remove_header(hr, auth_policy.header);
 	auth_remove_header(hr, "Authorization");
 	if (kept == -1) {
@@ -346,8 +371,9 @@ auth_basic(struct http_req *hr, const char *value)
 	size_t			 len = 0;
 	int			 kept = -1;
 
-	if (b64 != NULL && sodium_base642bin(raw, sizeof(raw), b64,
-	    strlen(b64), NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+	if (b64 != NULL && !auth_repeated(hr) && sodium_base642bin(raw,
+	    sizeof(raw), b64, strlen(b64), NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0)
 		kept = auth_keep(hr, raw, len);
 	sodium_memzero(raw, sizeof(raw));
 	auth_remove_header(hr, "Authorization");

@@ -82,6 +82,8 @@ pid_t	 proc_spawn(const struct privsep_exec *, enum procid, int);
 int	 proc_child_path(const struct privsep_exec *, enum procid, char *,
 	    size_t);
 
+void	 proc_libevent_log(int, const char *);
+
 /* child side */
 void	 proc_child_main(const struct privsep_proc *, int, char **)
 	    __attribute__((__noreturn__));

@@ -440,6 +440,16 @@ proc_event_base(void)
  * Runs a child from its hidden command line to exit: drop privileges, load
  * the filter, then serve the parent and peers until told to stop.
  */
+/* Writes libevent's own warnings as log lines, not plain text. */
+void
+proc_libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else
+		log_warnx("libevent: %s", msg);
+}
+
 void
 proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 {
@@ -479,6 +489,7 @@ proc_child_main(const struct privsep_proc *proc, int argc, char **argv)
 
 	log_init(proc->name, foreground, verbose);
 	log_set_journal(journal);
+	event_set_log_callback(proc_libevent_log);
 	proctitle_init(argc, argv);
 	if (fstat(PROC_PARENT_FD, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("%s: started without a parent channel on descriptor %d",

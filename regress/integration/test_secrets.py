@@ -151,6 +151,26 @@ def check_401(d, path):
     tap.eq(get(d, "/actuator/health/liveness")[0], 200,
            "liveness needs no credentials")
 
+    # A repeated credential header fails whatever the order of its copies.
+    for name, pairs in (
+            ("valid key twice", [("X-Trading-Key", KEY_ENV)] * 2),
+            ("valid then wrong key", [("X-Trading-Key", KEY_ENV),
+                                      ("X-Trading-Key", "wrong")]),
+            ("wrong then valid key", [("X-Trading-Key", "wrong"),
+                                      ("X-Trading-Key", KEY_ENV)]),
+            ("valid key, two Bearer", [("X-Trading-Key", KEY_ENV),
+                                       ("Authorization", "Bearer x"),
+                                       ("Authorization", "Bearer y")])):
+        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+        c.putrequest("GET", path)
+        for k, v in pairs:
+            c.putheader(k, v)
+        c.endheaders()
+        r = c.getresponse()
+        r.read()
+        c.close()
+        tap.eq(r.status, 401, f"{name}: 401")
+
 
 def check_actuator(d):
     auth = {"Authorization": basic(ACT_USER, ACT_PASS)}
