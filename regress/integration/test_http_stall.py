@@ -30,7 +30,6 @@ PIPELINED = 1000
 # bound, the rest of CLIENTS x PIPELINED replies would take about 50 MiB
 # in the http child.
 RSS_GROWTH_MAX_KIB = 16 * 1024
-RSS_GROWTH_MAX_ASAN_KIB = 40 * 1024
 
 
 def rss_kib(pid):
@@ -87,11 +86,16 @@ def main(obj):
         clients = [stalled_client(d.port) for _ in range(CLIENTS)]
         time.sleep(2.0)
         during = rss_kib(pid)
-        asan = "asan" in open(f"/proc/{pid}/maps").read()
-        bound = RSS_GROWTH_MAX_ASAN_KIB if asan else RSS_GROWTH_MAX_KIB
-        tap.ok(during - before < bound,
-               f"http child RSS {before} KiB before, {during} KiB with "
-               f"{CLIENTS} clients not reading")
+        if "asan" in open(f"/proc/{pid}/maps").read():
+            # AddressSanitizer keeps freed memory in its quarantine (256
+            # MiB by default), so RSS says nothing about what is held.
+            tap.skip(f"http child RSS {before} KiB before, {during} KiB "
+                     f"with {CLIENTS} clients not reading",
+                     "AddressSanitizer quarantine")
+        else:
+            tap.ok(during - before < RSS_GROWTH_MAX_KIB,
+                   f"http child RSS {before} KiB before, {during} KiB with "
+                   f"{CLIENTS} clients not reading")
 
         # A client that reads again gets every reply, in order.
         data = read_all(clients[0], 30, PIPELINED)
