@@ -262,6 +262,25 @@ db_conn_poll(struct db_conn *c)
 	}
 }
 
+/*
+ * Sends what libpq holds, then waits for the reply, and for the socket to
+ * take the rest when it holds more. Returns -1 when the connection failed.
+ */
+static int
+db_conn_flush(struct db_conn *c)
+{
+	switch (PQflush(c->pg)) {
+	case 0:
+		db_conn_watch(c, EV_READ);
+		return 0;
+	case 1:
+		db_conn_watch(c, EV_READ | EV_WRITE);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* Sends the job's next step: PREPARE once per connection, then EXECUTE. */
 static int
 db_conn_send(struct db_conn *c)
@@ -283,16 +302,7 @@ db_conn_send(struct db_conn *c)
 	}
 	if (r == 0)
 		return -1;
-	switch (PQflush(c->pg)) {
-	case 0:
-		db_conn_watch(c, EV_READ);
-		return 0;
-	case 1:
-		db_conn_watch(c, EV_READ | EV_WRITE);
-		return 0;
-	default:
-		return -1;
-	}
+	return db_conn_flush(c);
 }
 
 /* The last result of a command arrived: prepare done, or query done. */
@@ -340,16 +350,7 @@ db_conn_copy(struct db_conn *c)
 	job->copylen = 0;
 	if (PQputCopyEnd(c->pg, NULL) != 1)
 		return -1;
-	switch (PQflush(c->pg)) {
-	case 0:
-		db_conn_watch(c, EV_READ);
-		return 0;
-	case 1:
-		db_conn_watch(c, EV_READ | EV_WRITE);
-		return 0;
-	default:
-		return -1;
-	}
+	return db_conn_flush(c);
 }
 
 static void

@@ -75,6 +75,15 @@ def proc_status(pid):
     return fields
 
 
+def rss_kib(pid):
+    """The resident set of process pid in KiB, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def proc_children(pid):
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
                          capture_output=True, text=True).stdout

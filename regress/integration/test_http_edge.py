@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import Benjid, Tap  # noqa: E402
+from harness import Benjid, Tap, rss_kib  # noqa: E402
 import rawhttp  # noqa: E402
 from rawhttp import request  # noqa: E402
 
@@ -140,14 +140,6 @@ DECODING = [
 
 def http_pid(d):
     return d.children()["http"]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def check_hostile(port, results):

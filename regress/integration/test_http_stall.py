@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Benjid, Tap  # noqa: E402
+from harness import Benjid, Tap, rss_kib  # noqa: E402
 
 tap = Tap()
 
@@ -30,14 +30,6 @@ PIPELINED = 1000
 # bound, the rest of CLIENTS x PIPELINED replies would take about 50 MiB
 # in the http child.
 RSS_GROWTH_MAX_KIB = 16 * 1024
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def stalled_client(port):
