@@ -75,6 +75,17 @@ csvimport_copy_opt(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/* Ends a row: a row that did not fit is taken back whole. */
+static int
+csvimport_copy_end(struct csvimport_copy *cp, size_t start)
+{
+	if (!cp->full)
+		return 0;
+	cp->len = start;
+	cp->full = 0;
+	return -1;
+}
+
 /*
  * Appends the row of a bank transaction: seq, k, d, s, a, c, n, p, acct
  * as db_import.c names them. Returns -1 and leaves cp as it was when the
@@ -95,12 +106,7 @@ csvimport_copy_txn(struct csvimport_copy *cp, const struct csvimport_txn *t,
 	csvimport_copy_field(cp, csvimport_copy_opt(t->memo), '\t');
 	csvimport_copy_field(cp, t->pending ? "t" : "f", '\t');
 	csvimport_copy_field(cp, t->account, '\n');
-	if (cp->full) {
-		cp->len = start;
-		cp->full = 0;
-		return -1;
-	}
-	return 0;
+	return csvimport_copy_end(cp, start);
 }
 
 /*
@@ -128,10 +134,5 @@ csvimport_copy_trade(struct csvimport_copy *cp,
 	csvimport_copy_field(cp, csvimport_copy_opt(t->description), '\t');
 	csvimport_copy_field(cp, cash_kind, '\t');
 	csvimport_copy_field(cp, t->account, '\n');
-	if (cp->full) {
-		cp->len = start;
-		cp->full = 0;
-		return -1;
-	}
-	return 0;
+	return csvimport_copy_end(cp, start);
 }
