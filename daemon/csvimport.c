@@ -113,6 +113,7 @@ struct csvi_state {
 	int				 in_row;
 	int				 stop;		/* file rejected */
 	size_t				 rows_before_header;
+	int				 other_kind;	/* its header seen */
 
 	/* once the header is found */
 	const struct csvi_layout	*layout;
@@ -233,7 +234,8 @@ csvi_name_equal(const char *field, size_t len, const char *name)
 
 /* Finds the column of a role in the current row, taken as a header. */
 static int
-csvi_find_column(struct csvi_state *st, enum csvimport_col role)
+csvi_find_column(struct csvi_state *st, enum csvimport_kind kind,
+    enum csvimport_col role)
 {
 	const char *const	*aliases;
 	size_t			 i, a;
@@ -245,8 +247,8 @@ csvi_find_column(struct csvi_state *st, enum csvimport_col role)
 				return (int)i;
 		return -1;
 	}
-	aliases = st->opts->kind == CSVIMPORT_BANK ?
-	    csvi_bank_aliases[role] : csvi_activity_aliases[role];
+	aliases = kind == CSVIMPORT_BANK ? csvi_bank_aliases[role] :
+	    csvi_activity_aliases[role];
 	for (a = 0; a < CSVI_ALIASES && aliases[a] != NULL; a++)
 		for (i = 0; i < st->nfields; i++)
 			if (csvi_name_equal(st->fields[i], st->lens[i],
@@ -282,7 +284,8 @@ static const struct csvi_layout csvi_mapping_activity = {
 
 /* Picks the layout the header fits, or NULL. */
 static const struct csvi_layout *
-csvi_match_layout(struct csvi_state *st, const int *col)
+csvi_match_layout(struct csvi_state *st, enum csvimport_kind kind,
+    const int *col)
 {
 	const struct csvi_layout	*l;
 	unsigned int			 found = csvi_roles_found(col);
@@ -297,7 +300,7 @@ csvi_match_layout(struct csvi_state *st, const int *col)
 		mapped = 1;
 	}
 	if (mapped) {
-		l = st->opts->kind == CSVIMPORT_BANK ? &csvi_mapping_bank :
+		l = kind == CSVIMPORT_BANK ? &csvi_mapping_bank :
 		    &csvi_mapping_activity;
 		if ((found & l->required) != l->required)
 			return NULL;
@@ -313,7 +316,7 @@ csvi_match_layout(struct csvi_state *st, const int *col)
 	}
 	for (i = 0; i < sizeof(csvi_layouts) / sizeof(csvi_layouts[0]); i++) {
 		l = &csvi_layouts[i];
-		if (l->kind != st->opts->kind ||
+		if (l->kind != kind ||
 		    (found & l->required) != l->required ||
 		    (found & l->absent) != 0 ||
 		    (l->ncolumns != 0 && l->ncolumns != st->nfields))
@@ -321,6 +324,42 @@ csvi_match_layout(struct csvi_state *st, const int *col)
 		return l;
 	}
 	return NULL;
+}
+
+/*
+ * Notes a row that is the header of the other kind of export, so that the
+ * error can name the right endpoint. Not with a column mapping, which
+ * says what the file is.
+ */
+static void
+csvi_other_kind(struct csvi_state *st)
+{
+	enum csvimport_kind	 other;
+	int			 col[CSVIMPORT_COL_MAX];
+	int			 r;
+
+	for (r = 0; r < CSVIMPORT_COL_MAX; r++)
+		if (st->opts->columns[r] != NULL)
+			return;
+	other = st->opts->kind == CSVIMPORT_BANK ? CSVIMPORT_ACTIVITY :
+	    CSVIMPORT_BANK;
+	for (r = 0; r < CSVIMPORT_COL_MAX; r++)
+		col[r] = csvi_find_column(st, other, r);
+	if (csvi_match_layout(st, other, col) != NULL)
+		st->other_kind = 1;
+}
+
+/* The reason of a file without a header of its kind. */
+static const char *
+csvi_no_header(const struct csvi_state *st, const char *reason)
+{
+	if (!st->other_kind)
+		return reason;
+	return st->opts->kind == CSVIMPORT_BANK ?
+	    "this is a brokerage activity export: import it with POST "
+	    "/api/portfolio/import" :
+	    "this is a bank or card export: import it with POST "
+	    "/api/finance/transactions/import";
 }
 
 /* Tries the current row as the header; rows before it are titles. */
@@ -333,15 +372,16 @@ csvi_header(struct csvi_state *st)
 	size_t				 i;
 
 	for (r = 0; r < CSVIMPORT_COL_MAX; r++)
-		col[r] = csvi_find_column(st, r);
-	if ((l = csvi_match_layout(st, col)) == NULL) {
+		col[r] = csvi_find_column(st, st->opts->kind, r);
+	if ((l = csvi_match_layout(st, st->opts->kind, col)) == NULL) {
+		csvi_other_kind(st);
 		if (++st->rows_before_header < CSVIMPORT_HEADER_SEARCH) {
 			st->res->skipped++;
 			return;
 		}
 		csvi_fail(st, st->row_line, "", st->fields[0], st->lens[0],
-		    "no known header in the first rows; give the column "
-		    "mapping");
+		    csvi_no_header(st, "no known header in the first rows; "
+		    "give the column mapping"));
 		return;
 	}
 	for (i = 0; i < st->nfields; i++) {
@@ -1187,7 +1227,8 @@ csvimport_parse(const char *buf, size_t len, const struct csvimport_opts *opts,
 		free(st.header[i]);
 	if (!st.stop && st.layout == NULL)
 		csvi_reject(&st, 0, "", "", 0, len == 0 ? "empty file" :
-		    "no known header; give the column mapping");
+		    csvi_no_header(&st, "no known header; give the column "
+		    "mapping"));
 	if (csvi_keys(res) == -1 || csvi_trades_order(res) == -1)
 		csvi_reject(&st, 0, "", "", 0, "out of memory");
 	return res->nrejects_total > 0 ? -1 : 0;

@@ -439,10 +439,28 @@ test_missing_columns(void **state)
 	assert_string_equal(res.rejects[0].reason, "empty file");
 	csvimport_result_free(&res);
 
-	/* A bank layout is no brokerage layout. */
+	/* A bank layout is no brokerage layout: the error names the other
+	 * import. */
 	assert_int_equal(parse_fixture("card_signed.csv", CSVIMPORT_ACTIVITY,
 	    &res), -1);
 	assert_int_equal(res.ntrades, 0);
+	assert_non_null(strstr(res.rejects[0].reason,
+	    "this is a bank or card export: import it with POST "
+	    "/api/finance/transactions/import"));
+	csvimport_result_free(&res);
+
+	assert_int_equal(parse_fixture("brokerage_activity.csv",
+	    CSVIMPORT_BANK, &res), -1);
+	assert_int_equal(res.ntxns, 0);
+	assert_non_null(strstr(res.rejects[0].reason,
+	    "this is a brokerage activity export: import it with POST "
+	    "/api/portfolio/import"));
+	csvimport_result_free(&res);
+
+	/* An unknown layout keeps the general reason. */
+	assert_int_equal(parse_text("When,What,HowMuch\n1/1/2026,X,1\n",
+	    CSVIMPORT_BANK, &res), -1);
+	assert_null(strstr(res.rejects[0].reason, "import it with"));
 	csvimport_result_free(&res);
 
 	/* A row shorter than the header misses its amount. */
