@@ -78,6 +78,8 @@ int	 http_db_request(struct http_req *, uint32_t, struct ipc_wbuf *,
 int	 http_db_request_wait(struct http_req *, uint32_t, struct ipc_wbuf *,
 	    unsigned int, http_db_cb);
 const char *db_rows_get(const struct db_rows *, uint32_t, uint32_t);
+int	 http_db_totals(struct http_req *, const struct db_rows *,
+	    uint32_t *);
 struct json_object *http_json_decimal(const char *);
 struct json_object *http_json_text(const char *);
 void	 http_now_iso(char *, size_t);

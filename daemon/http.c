@@ -154,7 +154,8 @@ http_utoa(unsigned long long v, char *buf, size_t size)
 
 /* Writes the access log line; log_kv escapes every client byte. */
 static void
-http_access_log(struct http_req *hr, int status, size_t bytes)
+http_access_log(struct http_req *hr, int status, size_t bytes,
+    uint64_t duration_us)
 {
 	char	 st[24], sz[24], us[24];
 
@@ -163,8 +164,7 @@ http_access_log(struct http_req *hr, int status, size_t bytes)
 	    "path", evhttp_request_get_uri(hr->req),
 	    "status", http_utoa((unsigned int)status, st, sizeof(st)),
 	    "bytes", http_utoa(bytes, sz, sizeof(sz)),
-	    "duration_us", http_utoa(http_now_us() - hr->start_us, us,
-	    sizeof(us)),
+	    "duration_us", http_utoa(duration_us, us, sizeof(us)),
 	    "request_id", hr->id, "client", hr->client, LOG_FIELDS_END);
 }
 
@@ -177,6 +177,7 @@ http_send(struct http_req *hr, int status, struct evbuffer *body)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(hr->req);
 	size_t			 bytes = body ? evbuffer_get_length(body) : 0;
+	uint64_t		 duration_us;
 	char			 len[24];
 
 	evhttp_add_header(out, "X-Request-Id", hr->id);
@@ -189,8 +190,9 @@ http_send(struct http_req *hr, int status, struct evbuffer *body)
 		body = NULL;
 		bytes = 0;
 	}
-	http_access_log(hr, status, bytes);
-	http_metrics_record(status, http_now_us() - hr->start_us);
+	duration_us = http_now_us() - hr->start_us;
+	http_access_log(hr, status, bytes, duration_us);
+	http_metrics_record(status, duration_us);
 	evhttp_send_reply(hr->req, status, NULL, body);
 	http_req_free(hr);
 }

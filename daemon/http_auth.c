@@ -317,28 +317,24 @@ auth_scheme(const char *value, const char *scheme)
 	return value;
 }
 
-/* Counts the request's headers of that name. */
-static int
-auth_header_count(struct http_req *hr, const char *name)
-{
-	struct evkeyval	*kv;
-	int		 n = 0;
-
-	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(hr->req), next)
-		n += strcasecmp(kv->key, name) == 0;
-	return n;
-}
-
 /*
- * Which of two credentials counts would depend on their order, so a
- * request that repeats a credential header fails, as one that repeats a
- * query parameter does.
+ * Returns 1 when the request repeats the key header or Authorization.
+ * Which of two credentials counted would depend on their order, so such a
+ * request fails, as one that repeats a query parameter does.
  */
 static int
 auth_repeated(struct http_req *hr)
 {
-	return auth_header_count(hr, auth_policy.header) > 1 ||
-	    auth_header_count(hr, "Authorization") > 1;
+	struct evkeyval	*kv;
+	int		 keys = 0, authorizations = 0;
+
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(hr->req), next) {
+		if (strcasecmp(kv->key, auth_policy.header) == 0)
+			keys++;
+		else if (strcasecmp(kv->key, "Authorization") == 0)
+			authorizations++;
+	}
+	return keys > 1 || authorizations > 1;
 }
 
 static void

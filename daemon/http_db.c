@@ -216,3 +216,20 @@ http_json_decimal_field(struct http_req *hr, struct json_object *obj,
 	*out = text;
 	return 0;
 }
+
+/*
+ * Finds the totals row of a summary: the last row, whose first column is
+ * NULL. Sets *t to its index, or answers 500 and returns -1 when the
+ * result has none.
+ */
+int
+http_db_totals(struct http_req *hr, const struct db_rows *r, uint32_t *t)
+{
+	if (r->nrows < 1 || db_rows_get(r, r->nrows - 1, 0) != NULL) {
+		http_reply_error(hr, 500, "DATABASE_ERROR",
+		    "invalid summary from the database", NULL);
+		return -1;
+	}
+	*t = r->nrows - 1;
+	return 0;
+}

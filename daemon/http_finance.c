@@ -275,12 +275,8 @@ finance_summary_done(struct http_req *hr, struct db_rows *r)
 	char			 now[40];
 	uint32_t		 i, t;
 
-	if (r->nrows < 1 || db_rows_get(r, r->nrows - 1, 0) != NULL) {
-		http_reply_error(hr, 500, "DATABASE_ERROR",
-		    "invalid summary from the database", NULL);
+	if (http_db_totals(hr, r, &t) == -1)
 		return;
-	}
-	t = r->nrows - 1;
 	cats = json_object_new_array();
 	for (i = 0; i < t; i++) {
 		c = json_object_new_object();

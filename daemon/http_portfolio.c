@@ -344,12 +344,8 @@ portfolio_valued(struct http_req *hr, struct db_rows *r)
 	char				 now[40];
 	uint32_t			 i, t;
 
-	if (r->nrows < 1 || db_rows_get(r, r->nrows - 1, 0) != NULL) {
-		http_reply_error(hr, 500, "DATABASE_ERROR",
-		    "invalid summary from the database", NULL);
+	if (http_db_totals(hr, r, &t) == -1)
 		return;
-	}
-	t = r->nrows - 1;
 	if (t == 0) {
 		http_reply_empty(hr, 204);
 		return;
