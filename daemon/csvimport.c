@@ -327,9 +327,9 @@ csvi_match_layout(struct csvi_state *st, enum csvimport_kind kind,
 }
 
 /*
- * Notes a row that is the header of the other kind of export, so that the
- * error can name the right endpoint. Not with a column mapping, which
- * says what the file is.
+ * Marks a row that is the header of the other kind of export, so that the
+ * error can name the right endpoint. A column mapping already states what
+ * the file is, so then nothing is marked.
  */
 static void
 csvi_other_kind(struct csvi_state *st)

@@ -263,8 +263,9 @@ db_conn_poll(struct db_conn *c)
 }
 
 /*
- * Sends what libpq holds, then waits for the reply, and for the socket to
- * take the rest when it holds more. Returns -1 when the connection failed.
+ * Sends libpq's queued output, then waits for the reply, and also for the
+ * socket to become writable when output remains. Returns -1 when the
+ * connection failed.
  */
 static int
 db_conn_flush(struct db_conn *c)

@@ -480,8 +480,8 @@ edge_chunk_byte(struct http_edge *e, unsigned char c)
 
 /*
  * Takes the ordinary bytes of a started header value in one run and
- * returns how many; the byte that ends the run, and any byte past the
- * head limit, goes through edge_head_byte. Values are most of a head.
+ * returns how many. The byte that ends the run, and any byte past the
+ * head limit, go through edge_head_byte.
  */
 static size_t
 edge_value_run(struct http_edge *e, const unsigned char *p, size_t len)

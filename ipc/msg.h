@@ -129,7 +129,7 @@ enum ipc_type {
 				   cell 0x00 for NULL or 0x01, text, NUL */
 	/*
 	 * CSV imports, in pieces so that no frame grows with the file; each
-	 * request is answered with IMSG_DB_RESULT. The rows of a piece are
+	 * request gets an IMSG_DB_RESULT reply. The rows of a piece are
 	 * whole lines of COPY text format, at most CSVIMPORT_PIECE_MAX bytes
 	 * (see db_import.c for the columns of a row).
 	 */

@@ -328,8 +328,8 @@ def bench_startup(obj, pg):
 
 
 def bench_quotes(d, workdir, bare, load=True):
-    """The cached quote rows; with load False, only the reply body that
-    the callgrind count and the bare server send."""
+    """Measures the cached quote rows. With load False, it only saves the
+    reply body that the callgrind count and the bare server send."""
     hdr = f"{KEY_HEADER}: {API_KEY}"
     path = f"/api/quotes/{SYMBOL}"
     status, _, body = get(d.port, path, {KEY_HEADER: API_KEY})

@@ -76,7 +76,7 @@ def proc_status(pid):
 
 
 def rss_kib(pid):
-    """The resident set of process pid in KiB, from /proc."""
+    """Returns the resident set of process pid in KiB, from /proc."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):

@@ -80,7 +80,7 @@ def main(obj):
         during = rss_kib(pid)
         if "asan" in open(f"/proc/{pid}/maps").read():
             # AddressSanitizer keeps freed memory in its quarantine (256
-            # MiB by default), so RSS says nothing about what is held.
+            # MiB by default), so RSS does not show what the child keeps.
             tap.skip(f"http child RSS {before} KiB before, {during} KiB "
                      f"with {CLIENTS} clients not reading",
                      "AddressSanitizer quarantine")

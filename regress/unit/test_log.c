@@ -2,7 +2,7 @@
  * Unit tests of the JSON log lines: escaping against json-c, fields,
  * invalid UTF-8, and lines kept back by log_defer until log_flush.
  * While a test logs, stderr is a SOCK_SEQPACKET socket, so each write is
- * read back as one packet; cmocka's own messages go to the real stderr.
+ * read back as one packet. cmocka's own messages go to the real stderr.
  */
 
 #include <sys/socket.h>
